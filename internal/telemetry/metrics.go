@@ -1,0 +1,105 @@
+// Package telemetry builds hookstream's OpenTelemetry instruments and the
+// Prometheus exporter behind /metrics. Instruments are created once and passed
+// to the packages that record them; there is no global meter provider.
+package telemetry
+
+import (
+	"context"
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+)
+
+// Metrics holds every instrument named in the product contract. The names are
+// exactly the Prometheus names users' dashboards query.
+type Metrics struct {
+	Meter metric.Meter
+
+	EventsConsumed     metric.Int64Counter     // topic
+	EventsMatched      metric.Int64Counter     // action
+	EventsDelivered    metric.Int64Counter     // action
+	EventsDeadLettered metric.Int64Counter     // action, reason
+	EventsParked       metric.Int64Counter     // action
+	Deliveries         metric.Int64Counter     // action, code
+	DeliveryDuration   metric.Float64Histogram // action
+	BatchSize          metric.Int64Histogram   // action
+	EventLatency       metric.Float64Histogram // action
+	RulesRejected      metric.Int64Counter
+	TriggerErrors      metric.Int64Counter // action
+}
+
+// New creates the instruments on meter.
+func New(meter metric.Meter) (*Metrics, error) {
+	m := &Metrics{Meter: meter}
+	var errs []error
+	counter := func(name, desc string) metric.Int64Counter {
+		c, err := meter.Int64Counter(name, metric.WithDescription(desc))
+		errs = append(errs, err)
+		return c
+	}
+	m.EventsConsumed = counter("hookstream_events_consumed_total", "Source records read, by topic.")
+	m.EventsMatched = counter("hookstream_events_matched_total", "Events whose trigger matched, by action.")
+	m.EventsDelivered = counter("hookstream_events_delivered_total", "Events delivered with a 2xx answer, by action.")
+	m.EventsDeadLettered = counter("hookstream_events_dead_lettered_total", "Events written to the dead-letter topic, by action and reason.")
+	m.EventsParked = counter("hookstream_events_parked_total", "Events written to the retry topic, by action.")
+	m.Deliveries = counter("hookstream_deliveries_total", "Delivery requests, by action and status class.")
+	m.RulesRejected = counter("hookstream_rules_rejected_total", "Invalid actions refused from the rules topic.")
+	m.TriggerErrors = counter("hookstream_trigger_errors_total", "Trigger evaluations that failed at run time, by action.")
+
+	var err error
+	m.DeliveryDuration, err = meter.Float64Histogram("hookstream_delivery_duration_seconds",
+		metric.WithDescription("Time of one delivery request."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+	errs = append(errs, err)
+	m.BatchSize, err = meter.Int64Histogram("hookstream_batch_size",
+		metric.WithDescription("Events per delivery request."),
+		metric.WithExplicitBucketBoundaries(1, 10, 50, 100, 250, 500, 750, 1000))
+	errs = append(errs, err)
+	m.EventLatency, err = meter.Float64Histogram("hookstream_event_latency_seconds",
+		metric.WithDescription("From the record's timestamp to its delivery."),
+		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))
+	errs = append(errs, err)
+	return m, errors.Join(errs...)
+}
+
+// Noop returns instruments that record nothing, for tests and tools.
+func Noop() *Metrics {
+	m, _ := New(noop.NewMeterProvider().Meter("hookstream"))
+	return m
+}
+
+// Action returns the attribute set for an action label.
+func Action(id string) metric.MeasurementOption {
+	return metric.WithAttributeSet(attribute.NewSet(attribute.String("action", id)))
+}
+
+// Provider is a meter provider whose readings are served by Registry.
+type Provider struct {
+	*sdkmetric.MeterProvider
+	Registry *prometheus.Registry
+}
+
+// NewPrometheus builds a meter provider exporting to a fresh Prometheus
+// registry, with metric names kept exactly as created.
+func NewPrometheus() (*Provider, error) {
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(
+		otelprom.WithRegisterer(reg),
+		otelprom.WithoutUnits(),
+		otelprom.WithoutCounterSuffixes(),
+		otelprom.WithoutScopeInfo(),
+		otelprom.WithoutTargetInfo(),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)), Registry: reg}, nil
+}
+
+// Shutdown stops the provider.
+func (p *Provider) Shutdown(ctx context.Context) error { return p.MeterProvider.Shutdown(ctx) }
