@@ -1,5 +1,7 @@
 package rules
 
+import "errors"
+
 // Event is a decoded source record in the Segment/Customer.io CDP shape. It is
 // the environment triggers, payload mappings and URL templates see: fields by
 // their JSON names. The raw record bytes are kept separately for pass-through.
