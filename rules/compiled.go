@@ -18,9 +18,9 @@ type Options struct {
 // once, headers and secrets resolved. It is immutable and safe to share
 // between goroutines; each goroutine brings its own *vm.VM.
 type Compiled struct {
-	Action               // defaults filled in
-	Header  [][2]string  // resolved static headers, in file order
-	Secrets [][]byte     // from SecretEnv (space-separated); nil = unsigned
+	Action              // defaults filled in
+	Header  [][2]string // resolved static headers, in file order
+	Secrets [][]byte    // from SecretEnv (space-separated); nil = unsigned
 }
 
 // Batched reports whether the action gathers events into arrays.

@@ -44,4 +44,5 @@ func (e *PoisonError) Unwrap() error { return e.Err }
 func Decode(value []byte, maxBytes int, ev *Event) error {
 	return &PoisonError{Reason: "decode", Err: errTODO}
 }
+
 var errTODO = errors.New("TODO")
