@@ -1,0 +1,325 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// binary is the hookstream binary built once for all tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hookstream-it")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "hookstream")
+	build := exec.Command("go", "build", "-race", "-o", binary, "../cmd/hookstream")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build hookstream:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// waitTimeout bounds every wait in these tests; a wait that runs out fails.
+const waitTimeout = 60 * time.Second
+
+// cluster is an in-process kfake cluster with a test client.
+type cluster struct {
+	addr string
+	cl   *kgo.Client
+	adm  *kadm.Client
+}
+
+func startCluster(t *testing.T, partitions int32, topics ...string) *cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...),
+		kfake.SeedTopics(1, "hookstream.dlq", "hookstream.retry"), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	addr := c.ListenAddrs()[0]
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
+		kgo.MetadataMinAge(50*time.Millisecond),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return &cluster{addr: addr, cl: cl, adm: kadm.NewClient(cl)}
+}
+
+// produce writes records synchronously and returns them with their offsets.
+func (c *cluster) produce(t *testing.T, recs ...*kgo.Record) []*kgo.Record {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := c.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+	return recs
+}
+
+// committed returns the group's committed offsets per partition of topic.
+func (c *cluster) committed(t *testing.T, group, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := c.adm.FetchOffsets(ctx, group)
+	if err != nil {
+		t.Fatalf("fetch offsets of %s: %v", group, err)
+	}
+	out := map[int32]int64{}
+	for p, o := range resp[topic] {
+		if o.Err == nil {
+			out[p] = o.At
+		}
+	}
+	return out
+}
+
+// consumeAll reads every record of topic currently up to its end.
+func (c *cluster) consumeAll(t *testing.T, topic string, want int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %s: got %d records, want %d", topic, len(out), want)
+		}
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
+	}
+	return out
+}
+
+// request is one HTTP request a receiver saw, with the status it answered.
+type request struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+	Status int
+	At     time.Time
+}
+
+// receiver is a real HTTP endpoint that records every request. answer decides
+// the status of the n-th request (0-based); nil answers 200.
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	reqs    []request
+	changed chan struct{}
+	answer  func(n int, r *http.Request, body []byte) (int, http.Header)
+}
+
+func startReceiver(t *testing.T, answer func(n int, r *http.Request, body []byte) (int, http.Header)) *receiver {
+	t.Helper()
+	rv := &receiver{changed: make(chan struct{}), answer: answer}
+	rv.Server = httptest.NewServer(http.HandlerFunc(rv.serve))
+	t.Cleanup(rv.Close)
+	return rv
+}
+
+func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rv.mu.Lock()
+	n := len(rv.reqs)
+	rv.mu.Unlock()
+	status, hdr := http.StatusOK, http.Header(nil)
+	if rv.answer != nil {
+		status, hdr = rv.answer(n, r, body)
+	}
+	for k, vs := range hdr {
+		w.Header()[k] = vs
+	}
+	rv.mu.Lock()
+	rv.reqs = append(rv.reqs, request{r.Method, r.URL.EscapedPath(), r.Header.Clone(), body, status, time.Now()})
+	close(rv.changed)
+	rv.changed = make(chan struct{})
+	rv.mu.Unlock()
+	w.WriteHeader(status)
+}
+
+// requests returns a copy of what was seen so far.
+func (rv *receiver) requests() []request {
+	rv.mu.Lock()
+	defer rv.mu.Unlock()
+	return append([]request(nil), rv.reqs...)
+}
+
+// waitFor blocks until cond holds for the requests seen, or fails the test.
+func (rv *receiver) waitFor(t *testing.T, what string, cond func([]request) bool) []request {
+	t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		rv.mu.Lock()
+		reqs, changed := append([]request(nil), rv.reqs...), rv.changed
+		rv.mu.Unlock()
+		if cond(reqs) {
+			return reqs
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("waiting for %s: gave up after %s with %d requests", what, waitTimeout, len(reqs))
+		}
+	}
+}
+
+// worker is one `hookstream run` process.
+type worker struct {
+	cmd  *exec.Cmd
+	out  *bytes.Buffer
+	done chan error
+	http string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	bytes.Buffer
+}
+
+// startWorker runs `hookstream run` with the rules file and extra arguments.
+func startWorker(t *testing.T, c *cluster, group, rulesYAML string, env []string, args ...string) *worker {
+	t.Helper()
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte(rulesYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	all := append([]string{"run", "--brokers", c.addr, "--topic", "events", "--group", group,
+		"--rules", rules, "--http", addr}, args...)
+	cmd := exec.Command(binary, all...)
+	cmd.Env = append(os.Environ(), env...)
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{cmd: cmd, out: out, done: make(chan error, 1), http: addr}
+	go func() { w.done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-w.done
+		}
+		if t.Failed() {
+			t.Logf("worker output:\n%s", out.String())
+		}
+	})
+	return w
+}
+
+// stop sends sig and waits for the process to exit, returning its exit code.
+func (w *worker) stop(t *testing.T, sig syscall.Signal) int {
+	t.Helper()
+	if err := w.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("signal worker: %v", err)
+	}
+	select {
+	case <-w.done:
+	case <-time.After(waitTimeout):
+		t.Fatalf("worker did not exit after %v", sig)
+	}
+	return w.cmd.ProcessState.ExitCode()
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// metric returns the value of one exact series on the worker's /metrics, or -1.
+func (w *worker) metric(series string) float64 {
+	resp, err := http.Get("http://" + w.http + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			var f float64
+			if _, err := fmt.Sscan(v, &f); err == nil {
+				return f
+			}
+		}
+	}
+	return -1
+}
+
+// waitMetric polls the worker's /metrics until series reaches at least want.
+// A separate process offers no event to await, so this polls with a deadline.
+func waitMetric(t *testing.T, w *worker, series string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for w.metric(series) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("metric %s stayed at %v, want %v", series, w.metric(series), want)
+		}
+		select {
+		case err := <-w.done:
+			w.done <- err
+			t.Fatalf("worker exited (%v) while waiting for %s", err, series)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// header returns the value of a record header.
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// event returns a CDP track event as JSON.
+func trackEvent(i int, name string) []byte {
+	return fmt.Appendf(nil, `{"type":"track","event":%q,"userId":"u%d","messageId":"m-%d","properties":{"plan":"pro","n":%d},"timestamp":"2026-11-28T06:00:00Z"}`, name, i, i, i)
+}
+
+// rulesFor renders a rules file from a template with {{URL}} replaced.
+func rulesFor(tmpl, url string) string { return strings.ReplaceAll(tmpl, "URL", url) }
+
+func contextWith(k, v any) context.Context { return context.WithValue(context.Background(), k, v) }
