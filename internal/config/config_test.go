@@ -260,3 +260,39 @@ func dump(t *testing.T, c Config) string {
 	}
 	return buf.String()
 }
+
+func TestValueAndIsList(t *testing.T) {
+	c := Default()
+	tests := []struct {
+		key, want string
+		list      bool
+	}{
+		{"kafka.brokers", "127.0.0.1:9092", true},
+		{"kafka.group", "hookstream", false},
+		{"commit_interval", "1s", false},
+		{"max_event_bytes", "1048576", false},
+		{"delivery.deny_private_networks", "false", false},
+		{"kafka.tls.ca_file", "", false},
+		{"kafka", "", false},
+		{"nope", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			if got := c.Value(tt.key); got != tt.want {
+				t.Errorf("Value = %q, want %q", got, tt.want)
+			}
+			if got := IsList(tt.key); got != tt.list {
+				t.Errorf("IsList = %v, want %v", got, tt.list)
+			}
+		})
+	}
+	// Every setting's value survives Set(Value).
+	for _, s := range Settings() {
+		d := Default()
+		if v := d.Value(s.Key); v != "" {
+			if err := d.Set(s.Key, v, "test"); err != nil {
+				t.Errorf("Set(%s, Value()): %v", s.Key, err)
+			}
+		}
+	}
+}

@@ -165,3 +165,43 @@ func keysOf(t reflect.Type) []string {
 	}
 	return keys
 }
+
+// IsList reports whether key holds a list (so that repeated flags add up
+// rather than the last one winning).
+func IsList(key string) bool {
+	var c Config
+	f, err := field(reflect.ValueOf(&c).Elem(), key)
+	return err == nil && f.Kind() == reflect.Slice
+}
+
+// Value returns the value of key as text, as Set would take it; "" for an
+// unknown key or an unset optional section.
+func (c *Config) Value(key string) string {
+	v := reflect.ValueOf(c).Elem()
+	for name := range strings.SplitSeq(key, ".") {
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return ""
+			}
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			return ""
+		}
+		i, ok := fieldIndex(v.Type(), name)
+		if !ok {
+			return ""
+		}
+		v = v.Field(i)
+	}
+	switch {
+	case v.Type() == durationType:
+		return time.Duration(v.Int()).String()
+	case v.Kind() == reflect.Slice:
+		return strings.Join(v.Interface().([]string), ",")
+	case v.Kind() == reflect.Struct || v.Kind() == reflect.Pointer:
+		return ""
+	default:
+		return fmt.Sprint(v.Interface())
+	}
+}
