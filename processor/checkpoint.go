@@ -1,0 +1,230 @@
+package processor
+
+import (
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// slot is one record in a partition's ledger, from hand-off until the commit
+// point has passed it. Slots are recycled; each is made once with its own done
+// func, so handing a record to the sink allocates nothing.
+type slot struct {
+	rec     *kgo.Record // cleared once done, so the record can be freed
+	offset  int64
+	epoch   int32
+	pending int32 // 1 while being processed, then one per hand-over to the sink
+	ts      int64 // record timestamp, unix nanoseconds
+	done    func()
+}
+
+// slotChunk is how many slots are allocated together when the free list is
+// empty.
+const slotChunk = 64
+
+// checkpointHooks are called with the checkpoint's lock held, so they are
+// ordered with every other change to it. None is called after close, except
+// resume by close itself. Nil hooks are skipped.
+type checkpointHooks struct {
+	// mark is called when the commit point moves.
+	mark func(next kgo.EpochOffset)
+	// pause is called when the partition holds too many records not done;
+	// resume when it has drained to half that.
+	pause, resume func()
+}
+
+// checkpoint is one partition's ledger: every record handed off by the poll
+// loop, in fetch order, with the number of hand-overs still pending. Acks
+// arrive in any order from any goroutine; the commit point only moves over
+// the longest prefix of done records, so nothing is ever committed ahead of a
+// record that is not done. Offsets may have gaps (compaction, transaction
+// markers): the ledger tracks records and commits the offset after the last
+// done one, never offset arithmetic.
+//
+// The same lock guards the pause state and the closed flag, so a mark or a
+// pause can never happen after close has returned: once a partition is
+// revoked, a late ack cannot mark its offset into the next owner's range.
+type checkpoint struct {
+	mu sync.Mutex
+
+	ring  []*slot // not yet passed by the commit point, oldest at head; power-of-two length
+	head  int
+	size  int
+	free  []*slot
+	queue []*slot // handed off, not yet taken by the worker
+
+	open     int             // handed off and not yet done
+	next     kgo.EpochOffset // commit point; Offset -1 until a record is done
+	closed   bool
+	paused   bool
+	resumeAt int
+
+	budget *budget
+	hooks  checkpointHooks
+}
+
+func newCheckpoint(b *budget, hooks checkpointHooks) *checkpoint {
+	return &checkpoint{budget: b, hooks: hooks, next: kgo.EpochOffset{Epoch: -1, Offset: -1}}
+}
+
+// handOff appends recs (one partition's, in fetch order) to the ledger and to
+// the worker's queue, each pending once for its processing. When more than
+// limit records are then not done, the partition is paused until half of
+// limit remain. It reports false, and takes nothing, once the checkpoint is
+// closed.
+func (c *checkpoint) handOff(recs []*kgo.Record, limit int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	for _, r := range recs {
+		s := c.alloc()
+		s.rec, s.offset, s.epoch, s.pending, s.ts = r, r.Offset, r.LeaderEpoch, 1, r.Timestamp.UnixNano()
+		c.push(s)
+		c.queue = append(c.queue, s)
+	}
+	c.open += len(recs)
+	c.budget.add(len(recs))
+	if !c.paused && c.open > limit {
+		c.paused, c.resumeAt = true, limit/2
+		if c.hooks.pause != nil {
+			c.hooks.pause()
+		}
+	}
+	return true
+}
+
+// take returns the records handed off since the last take, in order, and
+// keeps buf (emptied) as the next queue, so two slices alternate.
+func (c *checkpoint) take(buf []*slot) []*slot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.queue
+	c.queue = buf[:0]
+	return out
+}
+
+// settle ends the processing of s: it is now pending once per hand-over
+// (matched action or dead letter), and done at once when that is zero. Call
+// it before the first hand-over, so no ack can arrive earlier.
+func (c *checkpoint) settle(s *slot, handOvers int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s.pending += int32(handOvers) - 1
+	if s.pending == 0 {
+		c.finish(s)
+	}
+}
+
+// ack finishes one hand-over of s. It is s.done.
+func (c *checkpoint) ack(s *slot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.pending <= 0 {
+		return // a second done for the same hand-over; ignore rather than corrupt
+	}
+	s.pending--
+	if s.pending == 0 {
+		c.finish(s)
+	}
+}
+
+// finish accounts for s becoming done and moves the commit point if s was
+// the oldest record not done.
+func (c *checkpoint) finish(s *slot) {
+	s.rec = nil
+	if !c.closed {
+		c.open--
+		c.budget.release(1)
+		if c.paused && c.open <= c.resumeAt {
+			c.paused = false
+			if c.hooks.resume != nil {
+				c.hooks.resume()
+			}
+		}
+	}
+	if c.ring[c.head] != s {
+		return
+	}
+	for c.size > 0 && c.ring[c.head].pending == 0 {
+		h := c.ring[c.head]
+		c.next = kgo.EpochOffset{Epoch: h.epoch, Offset: h.offset + 1}
+		c.ring[c.head] = nil
+		c.head = (c.head + 1) & (len(c.ring) - 1)
+		c.size--
+		c.free = append(c.free, h)
+	}
+	if !c.closed && c.hooks.mark != nil {
+		c.hooks.mark(c.next)
+	}
+}
+
+// close stops all marking and pausing, returns the records not done to the
+// budget and drops the queue. Acks may still arrive afterwards; they only
+// recycle slots.
+func (c *checkpoint) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.budget.release(c.open)
+	c.open = 0
+	c.queue = nil
+	if c.paused {
+		c.paused = false
+		if c.hooks.resume != nil {
+			c.hooks.resume()
+		}
+	}
+}
+
+// checkpointState is a snapshot for status reporting.
+type checkpointState struct {
+	open   int             // handed off, not done
+	queued int             // handed off, not yet taken by the worker
+	oldest time.Time       // timestamp of the oldest record not done; zero if none
+	next   kgo.EpochOffset // commit point; Offset -1 until a record is done
+}
+
+func (c *checkpoint) state() checkpointState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := checkpointState{open: c.open, queued: len(c.queue), next: c.next}
+	if c.size > 0 && !c.closed {
+		st.oldest = time.Unix(0, c.ring[c.head].ts)
+	}
+	return st
+}
+
+func (c *checkpoint) alloc() *slot {
+	if n := len(c.free); n > 0 {
+		s := c.free[n-1]
+		c.free = c.free[:n-1]
+		return s
+	}
+	chunk := make([]slot, slotChunk)
+	for i := range chunk {
+		s := &chunk[i]
+		s.done = func() { c.ack(s) }
+		if i > 0 {
+			c.free = append(c.free, s)
+		}
+	}
+	return &chunk[0]
+}
+
+func (c *checkpoint) push(s *slot) {
+	if c.size == len(c.ring) {
+		ring := make([]*slot, max(2*len(c.ring), slotChunk))
+		for i := range c.size {
+			ring[i] = c.ring[(c.head+i)&(len(c.ring)-1)]
+		}
+		c.ring, c.head = ring, 0
+	}
+	c.ring[(c.head+c.size)&(len(c.ring)-1)] = s
+	c.size++
+}

@@ -1,0 +1,136 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/hookstream/hookstream/internal/telemetry"
+	"github.com/hookstream/hookstream/rules"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Sink delivers matched events and dead letters. *sink.Sink implements it;
+// the processor declares only what it calls.
+//
+// Every done passed in is called exactly once when that hand-over is finished
+// (delivered with a 2xx, or its dead letter acknowledged), from any goroutine,
+// or never if ctx ends first. A record is done when every done it was handed
+// with has been called.
+type Sink interface {
+	// Send queues one rendered event for action a. It blocks while the
+	// action's queue is full, and returns an error only when ctx ends first
+	// (then done is never called). body must stay unchanged until done.
+	Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error
+	// DeadLetter writes rec to the dead-letter topic asynchronously; done is
+	// called after the write is acknowledged.
+	DeadLetter(ctx context.Context, rec *kgo.Record, reason, action string, cause error, done func())
+	// Flush delivers everything handed over so far, or returns when ctx ends.
+	Flush(ctx context.Context) error
+}
+
+// Config is everything a Processor needs. Zero values are documented defaults.
+type Config struct {
+	// Opts connect the client: seed brokers, TLS, SASL, logging. The
+	// processor adds the group, topics, balancer and commit options itself
+	// and they take precedence.
+	Opts []kgo.Opt
+	// Topics are the source topics (at least one).
+	Topics []string
+	// Group is the consumer group id (required).
+	Group string
+	// Rules holds the current actions; it is read once per record (required).
+	Rules *rules.Store
+	// Sink receives matched events and dead letters (required).
+	Sink Sink
+	// MaxEventBytes is the largest record value decoded; larger ones are
+	// dead-lettered as too_large. Default 1 MiB.
+	MaxEventBytes int
+	// MaxBuffered bounds the records fetched and not yet done, across all
+	// partitions. Default 100000.
+	MaxBuffered int
+	// CommitInterval is how often marked offsets are committed. Default 1s.
+	CommitInterval time.Duration
+	// ShutdownTimeout bounds the hand-off and flush at shutdown. Default 30s.
+	ShutdownTimeout time.Duration
+	// Logger receives lifecycle and error logs. Nil discards them.
+	Logger *slog.Logger
+	// Metrics records hookstream_events_consumed_total and
+	// hookstream_events_matched_total. Nil records nothing.
+	Metrics *telemetry.Metrics
+	// Ready, when set, is awaited before the processor joins the group, so
+	// no partition is held by a member that cannot process it yet (the rules
+	// topic catch-up plugs in here). An error ends Run.
+	Ready func(ctx context.Context) error
+}
+
+// Defaults from the product contract.
+const (
+	DefaultMaxEventBytes   = 1 << 20
+	DefaultMaxBuffered     = 100_000
+	DefaultCommitInterval  = time.Second
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// withDefaults fills the zero values.
+func (c Config) withDefaults() Config {
+	if c.MaxEventBytes == 0 {
+		c.MaxEventBytes = DefaultMaxEventBytes
+	}
+	if c.MaxBuffered == 0 {
+		c.MaxBuffered = DefaultMaxBuffered
+	}
+	if c.CommitInterval == 0 {
+		c.CommitInterval = DefaultCommitInterval
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = telemetry.Noop()
+	}
+	return c
+}
+
+// validate reports every problem at once.
+func (c Config) validate() error {
+	var errs []error
+	if len(c.Topics) == 0 {
+		errs = append(errs, errors.New("topics: want at least one"))
+	}
+	for i, t := range c.Topics {
+		if t == "" {
+			errs = append(errs, fmt.Errorf("topics[%d]: empty name", i))
+		}
+	}
+	if c.Group == "" {
+		errs = append(errs, errors.New("group: required"))
+	}
+	if c.Rules == nil {
+		errs = append(errs, errors.New("rules: required"))
+	}
+	if c.Sink == nil {
+		errs = append(errs, errors.New("sink: required"))
+	}
+	if c.MaxEventBytes < 0 {
+		errs = append(errs, fmt.Errorf("max_event_bytes %d: want > 0", c.MaxEventBytes))
+	}
+	if c.MaxBuffered < 0 {
+		errs = append(errs, fmt.Errorf("max_buffered_events %d: want > 0", c.MaxBuffered))
+	}
+	if c.CommitInterval < 0 {
+		errs = append(errs, fmt.Errorf("commit_interval %s: want > 0", c.CommitInterval))
+	}
+	if c.ShutdownTimeout < 0 {
+		errs = append(errs, fmt.Errorf("shutdown_timeout %s: want > 0", c.ShutdownTimeout))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("processor config: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,63 @@
+// Package processor is hookstream's consumer-group member. It polls the
+// source topics, runs every record through the current rules on one
+// goroutine per partition, hands each match to the sink, and commits each
+// partition only up to its first record that is not done.
+//
+// # Records and the poll loop
+//
+// One goroutine polls. It takes at most as many records as the member's
+// budget (max_buffered_events, counted from fetch until done) has room for,
+// and appends each partition's records to that partition's ledger and queue
+// without ever waiting on a partition. A partition that holds more than its
+// share of the budget is paused (PauseFetchPartitions) and resumed when it
+// has drained to half; when the whole budget is used, the poll loop stops
+// polling until acks free a useful amount of room.
+//
+// Each partition's worker decodes a record once, evaluates every enabled
+// trigger on that one decoded event, and hands each match to the sink with
+// Send (rendering the action's payload first; a render error is a dead
+// letter with reason "mapping" for that action). A poison record (not a JSON
+// object, too large) is dead-lettered with reason "decode" or "too_large". A
+// record that matched nothing is done at once. The sink calls the record's
+// done func once per hand-over; the record is done when all have come back.
+//
+// # The commit protocol
+//
+// A partition's ledger (checkpoint.go) lists its records in fetch order with
+// a pending count: one while the record is being processed, then one per
+// hand-over to the sink. Acks arrive in any order from any goroutine. The
+// commit point is the offset after the last record of the longest prefix of
+// done records; offsets may have gaps (compaction, transaction markers), so
+// the ledger tracks records, never offset arithmetic. Whenever the commit
+// point moves, the ledger marks it with MarkCommitOffsets, and kgo commits
+// marked offsets every commit_interval (AutoCommitMarks). Nothing is ever
+// marked, so nothing is ever committed, ahead of a record that is not done.
+//
+// Each ledger has a closed flag, checked under the ledger's lock before every
+// mark. Partitions are assigned with the cooperative-sticky balancer:
+//
+//   - OnPartitionsAssigned starts a ledger and a worker per new partition.
+//   - OnPartitionsRevoked stops those partitions' workers and waits for
+//     them, closes their ledgers, and then commits the marked offsets, so the
+//     next owner starts right after the last record delivered here. Records
+//     still in the sink may be delivered later, but their acks can no longer
+//     mark: a late mark would put this member's offset back into a partition
+//     it no longer owns. The next owner delivers them again (at-least-once;
+//     receivers drop duplicates by messageId).
+//   - OnPartitionsLost does the same without committing: the group has
+//     already moved on.
+//
+// Rebalances are blocked only while one poll's records are handed off
+// (BlockRebalanceOnPoll, released at once), so records polled before a
+// revoke can never reach a partition assigned again after it. Every pause is
+// lifted when its ledger closes, so no partition stays paused across a
+// rebalance.
+//
+// # Shutdown
+//
+// When Run's context ends the member stops fetching, lets every worker hand
+// over what it holds, flushes the sink (both within shutdown_timeout), closes
+// the ledgers, commits the marked offsets synchronously and leaves the
+// group. After a crash instead, the group resumes from the last commit and
+// redelivers what was not done.
+package processor

@@ -1,0 +1,91 @@
+package processor
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// partition is one assigned partition: its ledger and the goroutine that
+// processes its records. It lives from OnPartitionsAssigned until the
+// partition is revoked or lost, or the processor shuts down; a partition
+// assigned again gets a new one.
+type partition struct {
+	topic    string
+	id       int32
+	cp       *checkpoint
+	hwm      atomic.Int64 // high watermark from the last fetch; -1 before
+	topicOpt metric.AddOption
+
+	ctx      context.Context // ends on revoke, loss, or the shutdown deadline
+	cancel   context.CancelFunc
+	wake     chan struct{} // records were handed off
+	drain    chan struct{} // closed at shutdown: process the queue, then exit
+	drainOne sync.Once
+	exited   chan struct{}
+}
+
+// newPartition builds the partition and its ledger; start runs its worker.
+// The ledger marks its commit point on cl, pauses the partition's fetches
+// when it holds too much, and resumes them when it drains.
+func (p *Processor) newPartition(parent context.Context, cl *kgo.Client, topic string, id int32) *partition {
+	part := &partition{
+		topic:    topic,
+		id:       id,
+		topicOpt: metric.WithAttributeSet(attribute.NewSet(attribute.String("topic", topic))),
+		wake:     make(chan struct{}, 1),
+		drain:    make(chan struct{}),
+		exited:   make(chan struct{}),
+	}
+	part.hwm.Store(-1)
+	part.ctx, part.cancel = context.WithCancel(parent)
+
+	// Both maps are built once and only read by kgo; the ledger's lock
+	// serialises the writes to marks.
+	marks := map[string]map[int32]kgo.EpochOffset{topic: {id: {}}}
+	self := map[string][]int32{topic: {id}}
+	part.cp = newCheckpoint(p.budget, checkpointHooks{
+		mark: func(next kgo.EpochOffset) {
+			marks[topic][id] = next
+			cl.MarkCommitOffsets(marks)
+		},
+		pause:  func() { cl.PauseFetchPartitions(self) },
+		resume: func() { cl.ResumeFetchPartitions(self) },
+	})
+	return part
+}
+
+// start runs the worker until the partition is stopped or drained.
+func (part *partition) start(w *worker) {
+	go func() {
+		defer close(part.exited)
+		w.run(part)
+	}()
+}
+
+// handOff gives recs to the worker; false if the partition is already closed.
+func (part *partition) handOff(recs []*kgo.Record, limit int) bool {
+	if !part.cp.handOff(recs, limit) {
+		return false
+	}
+	select {
+	case part.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// stop makes the worker return as soon as it can, dropping its queue; a
+// Send blocked on a full action queue returns too.
+func (part *partition) stop() { part.cancel() }
+
+// finish makes the worker process what it holds and then return.
+func (part *partition) finish() { part.drainOne.Do(func() { close(part.drain) }) }
+
+// wait returns once the worker has returned: no Send or DeadLetter from
+// this partition can start after it.
+func (part *partition) wait() { <-part.exited }

@@ -1,0 +1,85 @@
+package processor
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// PartitionStatus is what the member knows of one assigned partition, for
+// lag metrics and the status page.
+type PartitionStatus struct {
+	Topic     string
+	Partition int32
+	// HighWatermark is the partition's end offset as of the last fetch;
+	// -1 before the first fetch answered.
+	HighWatermark int64
+	// Committable is the offset the next commit carries for this
+	// partition: right after its longest prefix of done records. -1 until
+	// a record is done since the partition was assigned.
+	Committable int64
+	// Pending counts records fetched and not yet done; Queued those of them
+	// not yet processed.
+	Pending, Queued int
+	// Oldest is the timestamp of the oldest record not yet done; zero when
+	// none is pending.
+	Oldest time.Time
+}
+
+// Partitions returns the status of every assigned partition, sorted by
+// topic and partition.
+func (p *Processor) Partitions() []PartitionStatus {
+	parts := p.snapshot()
+	out := make([]PartitionStatus, 0, len(parts))
+	for _, part := range parts {
+		st := part.cp.state()
+		out = append(out, PartitionStatus{
+			Topic:         part.topic,
+			Partition:     part.id,
+			HighWatermark: part.hwm.Load(),
+			Committable:   st.next.Offset,
+			Pending:       st.open,
+			Queued:        st.queued,
+			Oldest:        st.oldest,
+		})
+	}
+	slices.SortFunc(out, func(a, b PartitionStatus) int {
+		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+			return c
+		}
+		return int(a.Partition - b.Partition)
+	})
+	return out
+}
+
+// Assigned returns the partitions this member owns now, by topic.
+func (p *Processor) Assigned() map[string][]int32 {
+	m := p.all()
+	for _, ids := range m {
+		slices.Sort(ids)
+	}
+	return m
+}
+
+// OldestPending returns the timestamp of the oldest record fetched and not
+// yet done on any partition, or the zero time when none is pending.
+func (p *Processor) OldestPending() time.Time {
+	var oldest time.Time
+	for _, part := range p.snapshot() {
+		if t := part.cp.state().oldest; !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+	}
+	return oldest
+}
+
+// Buffered returns the records fetched and not yet done, across partitions;
+// it never exceeds Config.MaxBuffered.
+func (p *Processor) Buffered() int { return p.budget.used() }
+
+// Client returns the group member's client once Run has created it (nil
+// before). It is for reading state, such as lag with kadm; committing or
+// polling through it would break the commit protocol.
+func (p *Processor) Client() *kgo.Client { return p.client.Load() }

@@ -1,0 +1,149 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/hookstream/hookstream/internal/telemetry"
+	"github.com/hookstream/hookstream/rules"
+)
+
+// worker does one partition's CPU work: decode each record once, evaluate
+// every trigger on that one decoded event, render and hand over each match.
+// Its Event, VM and match list are reused from record to record, so the hot
+// path allocates only what the rules themselves need.
+type worker struct {
+	rules    *rules.Store
+	sink     Sink
+	maxBytes int
+	log      *slog.Logger
+	metrics  *telemetry.Metrics
+
+	ev      rules.Event
+	vm      vm.VM
+	matches []*rules.Compiled
+	matched map[string]int64 // per action, flushed to metrics after each batch
+	failed  map[string]int64 // trigger errors per action, likewise
+}
+
+func (p *Processor) newWorker() *worker {
+	return &worker{
+		rules:    p.cfg.Rules,
+		sink:     p.cfg.Sink,
+		maxBytes: p.cfg.MaxEventBytes,
+		log:      p.log,
+		metrics:  p.metrics,
+		matched:  make(map[string]int64),
+		failed:   make(map[string]int64),
+	}
+}
+
+// run processes part's records in order until part is stopped, or drained
+// at shutdown.
+func (w *worker) run(part *partition) {
+	defer w.flushCounts()
+	var batch []*slot
+	for {
+		batch = part.cp.take(batch)
+		if len(batch) == 0 {
+			select {
+			case <-part.wake:
+				continue
+			case <-part.ctx.Done():
+				return
+			case <-part.drain:
+				// The poll loop has stopped: what is queued now is all.
+				if batch = part.cp.take(batch); len(batch) == 0 {
+					return
+				}
+			}
+		}
+		for i, s := range batch {
+			if part.ctx.Err() != nil {
+				return
+			}
+			w.handle(part, s)
+			batch[i] = nil
+		}
+		w.flushCounts()
+	}
+}
+
+// handle processes one record: a poison record is dead-lettered; otherwise
+// it is matched against the rules as they are now, and each match rendered
+// and sent. The record is done when every hand-over is.
+func (w *worker) handle(part *partition, s *slot) {
+	rec := s.rec // s.rec is cleared when done; never read it after settle
+	ctx := part.ctx
+	set := w.rules.Load()
+	if err := rules.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
+		reason := "decode"
+		if pe, ok := errors.AsType[*rules.PoisonError](err); ok {
+			reason = pe.Reason
+		}
+		part.cp.settle(s, 1)
+		w.sink.DeadLetter(ctx, rec, reason, "", err, s.done)
+		return
+	}
+	w.matches = w.match(set, w.matches[:0])
+	part.cp.settle(s, len(w.matches))
+	for _, a := range w.matches {
+		w.matched[a.ID]++
+		// A nil buffer: with a payload mapping, Render allocates a fresh
+		// body, which must stay untouched until the sink calls done.
+		// Without one it returns rec.Value itself.
+		url, body, err := a.Render(&w.ev, rec.Value, &w.vm, nil)
+		if err != nil {
+			w.sink.DeadLetter(ctx, rec, "mapping", a.ID, fmt.Errorf("render action %s: %w", a.ID, err), s.done)
+			continue
+		}
+		if err := w.sink.Send(ctx, a, url, body, rec, s.done); err != nil {
+			if ctx.Err() == nil {
+				// The record stays not done, so its partition's
+				// commit point stays before it.
+				w.log.Error("send to sink", "topic", rec.Topic, "partition", rec.Partition,
+					"offset", rec.Offset, "action", a.ID, "err", err)
+			}
+			return
+		}
+	}
+}
+
+// match appends to dst every enabled action of set whose trigger matches
+// the current event. A trigger that fails at run time does not match and is
+// counted.
+//
+// This is what rules.Set.Match is meant to do; once it exists this loop can
+// call it instead.
+func (w *worker) match(set *rules.Set, dst []*rules.Compiled) []*rules.Compiled {
+	for _, a := range set.Actions {
+		if a.Enabled != nil && !*a.Enabled {
+			continue
+		}
+		ok, err := a.Match(&w.ev, &w.vm)
+		if err != nil {
+			w.failed[a.ID]++
+			continue
+		}
+		if ok {
+			dst = append(dst, a)
+		}
+	}
+	return dst
+}
+
+// flushCounts adds the per-action counts gathered since the last flush.
+func (w *worker) flushCounts() {
+	ctx := context.Background()
+	for id, n := range w.matched {
+		w.metrics.EventsMatched.Add(ctx, n, telemetry.Action(id))
+	}
+	for id, n := range w.failed {
+		w.metrics.TriggerErrors.Add(ctx, n, telemetry.Action(id))
+	}
+	clear(w.matched)
+	clear(w.failed)
+}
