@@ -3,8 +3,12 @@ package sink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
@@ -16,36 +20,214 @@ type Config struct {
 	Producer   *kgo.Client // writes dead letters (and, later, parked events); required
 	DLQTopic   string      // default "hookstream.dlq"
 	RetryTopic string      // default "hookstream.retry"
-	HTTP       *http.Client
-	UserAgent  string // default "hookstream/<version>"
-	Logger     *slog.Logger
-	Metrics    *telemetry.Metrics
+	// HTTP sends the requests. Default: a client with keep-alive pools sized
+	// for max_in_flight. Redirects are never followed (the Sink uses a copy
+	// of the client with CheckRedirect set): a redirected POST would become
+	// a GET, so a 3xx answer is a permanent failure. A dialer that refuses
+	// an address should wrap ErrEndpointRefused.
+	HTTP      *http.Client
+	UserAgent string // default "hookstream/dev"
+	Logger    *slog.Logger
+	Metrics   *telemetry.Metrics
+
+	// MaxBuffered bounds the events one action holds (queued, gathered and
+	// in flight) before Send blocks. Default 10000.
+	MaxBuffered int
+	// Now is the wall clock for webhook-timestamp and Retry-After dates.
+	// Default time.Now. Batch waits, backoffs and the breaker use the
+	// runtime's timers.
+	Now func() time.Time
+	// Jitter draws a backoff in [0, d]. Default: uniform (full jitter).
+	Jitter func(d time.Duration) time.Duration
 }
 
-// Sink owns one batcher goroutine, delivery workers and a circuit breaker per
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("sink closed")
+
+// Sink owns one goroutine, the request goroutines and a circuit breaker per
 // action, and the dead-letter writer.
-type Sink struct{ cfg Config }
+type Sink struct {
+	cfg         Config
+	client      *http.Client
+	log         *slog.Logger
+	metrics     *telemetry.Metrics
+	dlqTopic    string
+	userAgent   string
+	maxBuffered int
+	now         func() time.Time
+	jitter      func(time.Duration) time.Duration
 
-// New returns a running Sink.
-func New(cfg Config) *Sink { return &Sink{cfg: cfg} }
+	ctx     context.Context // ends when Close gives up on what is left
+	cancel  context.CancelFunc
+	track   tracker
+	retrier *dlqRetrier
+	wg      sync.WaitGroup
 
-// Send queues one rendered event for action a. done is called exactly once,
-// when the event was delivered (2xx) or dead-lettered (write acknowledged).
-// Send blocks while the action's queue is full, until ctx ends.
-func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error {
-	return errors.New("TODO")
+	mu      sync.Mutex
+	runners map[string]*runner
+	closed  bool
 }
 
-// DeadLetter writes rec to the dead-letter topic with reason (decode,
-// too_large, rejected, retries_exhausted, mapping), the action id (may be
-// empty) and cause; done is called once the write is acknowledged. Failed
-// writes are retried until ctx ends; done is never called for a lost write.
-func (s *Sink) DeadLetter(ctx context.Context, rec *kgo.Record, reason, action string, cause error, done func()) {
+// New returns a running Sink. Close stops it.
+func New(cfg Config) *Sink {
+	s := &Sink{
+		cfg:         cfg,
+		client:      cfg.HTTP,
+		log:         cfg.Logger,
+		metrics:     cfg.Metrics,
+		dlqTopic:    cfg.DLQTopic,
+		userAgent:   cfg.UserAgent,
+		maxBuffered: cfg.MaxBuffered,
+		now:         cfg.Now,
+		jitter:      cfg.Jitter,
+		runners:     map[string]*runner{},
+	}
+	if s.client == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 64
+		s.client = &http.Client{Transport: t}
+	} else {
+		c := *s.client
+		s.client = &c
+	}
+	s.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = telemetry.Noop()
+	}
+	if s.dlqTopic == "" {
+		s.dlqTopic = "hookstream.dlq"
+	}
+	if s.userAgent == "" {
+		s.userAgent = "hookstream/dev"
+	}
+	if s.maxBuffered <= 0 {
+		s.maxBuffered = 10000
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.jitter == nil {
+		s.jitter = func(d time.Duration) time.Duration {
+			if d <= 0 {
+				return 0
+			}
+			return rand.N(d + 1)
+		}
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.retrier = &dlqRetrier{s: s, wake: make(chan struct{}, 1)}
+	s.wg.Go(func() { s.retrier.run(s.ctx) })
+	return s
+}
+
+// Send queues one rendered event for action a, to url. done is called
+// exactly once, when the event was delivered (2xx) or dead-lettered (write
+// acknowledged), from a goroutine of the Sink; it must not block. body must
+// stay unchanged until then. Send blocks while the action holds
+// Config.MaxBuffered events, until ctx ends; it then returns ctx's error and
+// done is never called.
+func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error {
+	if a == nil {
+		return errors.New("send: nil action")
+	}
+	r, err := s.runner(a.ID)
+	if err != nil {
+		return fmt.Errorf("send to action %s: %w", a.ID, err)
+	}
+	g := s.track.add()
+	select {
+	case r.in <- arrival{a: a, url: url, it: item{body: body, rec: rec, done: done, gen: g}}:
+		return nil
+	case <-ctx.Done():
+		s.track.release(g)
+		return fmt.Errorf("send to action %s: %w", a.ID, ctx.Err())
+	case <-s.ctx.Done():
+		s.track.release(g)
+		return fmt.Errorf("send to action %s: %w", a.ID, ErrClosed)
+	}
+}
+
+// runner returns the action's runner, starting it on first use.
+func (s *Sink) runner(id string) (*runner, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	r := s.runners[id]
+	if r == nil {
+		r = newRunner(s, id)
+		s.runners[id] = r
+		s.wg.Go(func() { r.run(s.ctx) })
+	}
+	return r, nil
+}
+
+// finish reports one event done to the caller and to Flush.
+func (s *Sink) finish(it item) {
+	if it.done != nil {
+		it.done()
+	}
+	s.track.release(it.gen)
 }
 
 // Flush sends every partial batch now and waits until everything handed to
-// Send so far is done or ctx ends.
-func (s *Sink) Flush(ctx context.Context) error { return errors.New("TODO") }
+// Send and DeadLetter before the call is done, or ctx ends. Events whose
+// dead-letter write was abandoned because its context ended are not
+// waited for.
+func (s *Sink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	for _, r := range s.runners {
+		select {
+		case r.flush <- struct{}{}:
+		default: // a flush is already pending; it will drain our events too
+		}
+	}
+	s.mu.Unlock()
+	if err := s.track.wait(ctx); err != nil {
+		return fmt.Errorf("flush: %d events not done: %w", s.track.pending(), err)
+	}
+	return nil
+}
 
-// Close flushes, then stops every goroutine the Sink started.
-func (s *Sink) Close(ctx context.Context) error { return s.Flush(ctx) }
+// Close flushes (up to ctx), then stops every goroutine the Sink started
+// and waits for them. Events still undelivered then are left undone, so
+// their offsets are not committed and they are delivered again after a
+// restart. Close does not close the Producer.
+func (s *Sink) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	err := s.Flush(ctx)
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return err
+}
+
+// BreakerStates returns each action's circuit state for the
+// hookstream_circuit_state gauge: StateClosed (0), StateHalfOpen (1) or
+// StateOpen (2).
+func (s *Sink) BreakerStates() map[string]int {
+	s.mu.Lock()
+	runners := make([]*runner, 0, len(s.runners))
+	for _, r := range s.runners {
+		runners = append(runners, r)
+	}
+	s.mu.Unlock()
+	out := make(map[string]int, len(runners))
+	for _, r := range runners {
+		if br := r.br.Load(); br != nil {
+			out[r.id] = br.State()
+		}
+	}
+	return out
+}

@@ -1,0 +1,246 @@
+package sink
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookstream/hookstream/rules"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// arrival is one event on its way into an action's goroutine.
+type arrival struct {
+	a   *rules.Compiled
+	url string
+	it  item
+}
+
+// runner is one action's pipeline. Its goroutine (run) owns the batchers,
+// the queue of formed batches and the count of requests in flight; it starts
+// one goroutine per request, at most max_in_flight at a time, and learns of
+// their end through completed. Only that goroutine touches these fields,
+// which is why none of them is locked.
+//
+// Memory is bounded per action: once held (events gathered, queued or in
+// flight) reaches Config.MaxBuffered, run stops reading in, in fills up,
+// and Send blocks — back-pressure that reaches the caller whatever the
+// endpoint does.
+type runner struct {
+	s         *Sink
+	id        string
+	in        chan arrival
+	flush     chan struct{} // a Flush asks for partial batches now
+	completed chan int      // events of a finished request
+	attrs     actionAttrs
+	br        atomic.Pointer[breaker] // the current version's, for BreakerStates
+
+	cur       *policy
+	batchers  map[string]*batcher
+	deadlines []deadline // batchers in order of first arrival
+	queue     []*batch   // formed, waiting for a request slot, in order
+	inFlight  int
+	held      int
+	timer     *time.Timer
+	timerAt   time.Time
+	workers   sync.WaitGroup
+}
+
+type deadline struct {
+	b   *batcher
+	seq uint64
+}
+
+func newRunner(s *Sink, id string) *runner {
+	return &runner{
+		s:         s,
+		id:        id,
+		in:        make(chan arrival, inQueue),
+		flush:     make(chan struct{}, 1),
+		completed: make(chan int),
+		attrs:     newActionAttrs(id),
+		batchers:  map[string]*batcher{},
+	}
+}
+
+// inQueue is the hand-off buffer between Send and an action's goroutine.
+// It only smooths bursts; the real bound is Config.MaxBuffered.
+const inQueue = 256
+
+func (r *runner) run(ctx context.Context) {
+	r.timer = time.NewTimer(time.Hour)
+	r.timer.Stop()
+	defer func() {
+		r.timer.Stop()
+		r.workers.Wait() // requests observe ctx and return
+	}()
+	for {
+		in := r.in
+		if r.held >= r.s.maxBuffered {
+			in = nil
+		}
+		select {
+		case a := <-in:
+			r.add(a)
+		case n := <-r.completed:
+			r.inFlight--
+			r.held -= n
+		case <-r.timer.C:
+			r.timerAt = time.Time{}
+			r.flushDue(time.Now())
+		case <-r.flush:
+			// Take what was handed over before the Flush, whatever the
+			// bound, then send every partial batch.
+			for range len(r.in) {
+				r.add(<-r.in)
+			}
+			r.flushAll()
+		case <-ctx.Done():
+			return
+		}
+		r.dispatch(ctx)
+		r.armTimer()
+	}
+}
+
+// add routes one event to its batcher, or straight to the queue when the
+// action is not batched.
+func (r *runner) add(a arrival) {
+	r.held++
+	if r.cur == nil || r.cur.a != a.a {
+		// A new version of the action: what was gathered goes out as it
+		// was, then the new version takes over.
+		r.flushAll()
+		r.cur = policyOf(a.a)
+		if br := r.br.Load(); br == nil || !sameBreaker(br.p, r.cur) {
+			r.br.Store(newBreaker(r.id, r.cur, r.s.log))
+		}
+	}
+	p := r.cur
+	if !p.batched {
+		r.enqueue(newBatch(p, a.url, []item{a.it}))
+		return
+	}
+	b := r.batchers[a.url]
+	if b == nil {
+		b = newBatcher(p, a.url)
+		r.batchers[a.url] = b
+	}
+	if !b.Fits(len(a.it.body)) {
+		r.enqueue(b.Flush())
+	}
+	now := time.Now()
+	if b.Len() == 0 {
+		r.deadlines = append(r.deadlines, deadline{b: b, seq: b.seq})
+	}
+	if b.Add(a.it, now) {
+		r.enqueue(b.Flush())
+		delete(r.batchers, a.url)
+	}
+}
+
+func (r *runner) enqueue(b *batch) {
+	if b == nil {
+		return
+	}
+	b.br = r.br.Load()
+	r.queue = append(r.queue, b)
+}
+
+// flushDue flushes the batchers whose first event has waited long enough.
+func (r *runner) flushDue(now time.Time) {
+	for len(r.deadlines) > 0 {
+		d := r.deadlines[0]
+		if d.seq == d.b.seq && d.b.Len() > 0 && d.b.UntilNext(now) > 0 {
+			return
+		}
+		r.popDeadline()
+		if d.seq == d.b.seq {
+			r.enqueue(d.b.Flush())
+			if r.batchers[d.b.url] == d.b {
+				delete(r.batchers, d.b.url) // per-user URLs must not pile up
+			}
+		}
+	}
+}
+
+// flushAll flushes every batcher, oldest first.
+func (r *runner) flushAll() {
+	for len(r.deadlines) > 0 {
+		d := r.deadlines[0]
+		r.popDeadline()
+		if d.seq == d.b.seq {
+			r.enqueue(d.b.Flush())
+		}
+	}
+	clear(r.batchers)
+}
+
+func (r *runner) popDeadline() {
+	r.deadlines[0] = deadline{}
+	r.deadlines = r.deadlines[1:]
+	if len(r.deadlines) == 0 {
+		r.deadlines = r.deadlines[:0:0] // let the backing array go
+	}
+}
+
+// armTimer points the timer at the oldest live batcher's deadline.
+func (r *runner) armTimer() {
+	for len(r.deadlines) > 0 {
+		d := r.deadlines[0]
+		if d.seq != d.b.seq || d.b.Len() == 0 {
+			r.popDeadline()
+			continue
+		}
+		at := d.b.first.Add(d.b.p.wait)
+		if !at.Equal(r.timerAt) {
+			r.timer.Reset(time.Until(at))
+			r.timerAt = at
+		}
+		return
+	}
+}
+
+// dispatch starts requests for queued batches while slots are free. The
+// limit is the head batch's max_in_flight; a version with a lower limit
+// waits for the older requests to drain, so max_in_flight 1 keeps order
+// across a reload as well.
+func (r *runner) dispatch(ctx context.Context) {
+	for len(r.queue) > 0 && r.inFlight < r.queue[0].p.inFlight {
+		b := r.queue[0]
+		r.queue[0] = nil
+		r.queue = r.queue[1:]
+		if len(r.queue) == 0 {
+			r.queue = r.queue[:0:0]
+		}
+		r.inFlight++
+		r.workers.Go(func() {
+			r.deliver(ctx, b)
+			select {
+			case r.completed <- len(b.items):
+			case <-ctx.Done():
+			}
+		})
+	}
+}
+
+// actionAttrs are an action's metric attribute sets, built once.
+type actionAttrs struct {
+	action metric.MeasurementOption
+	codes  map[string]metric.MeasurementOption
+}
+
+func newActionAttrs(id string) actionAttrs {
+	at := actionAttrs{
+		action: metric.WithAttributeSet(attribute.NewSet(attribute.String("action", id))),
+		codes:  map[string]metric.MeasurementOption{},
+	}
+	for _, c := range []string{"2xx", "4xx", "5xx", "error"} {
+		at.codes[c] = metric.WithAttributeSet(attribute.NewSet(attribute.String("action", id), attribute.String("code", c)))
+	}
+	return at
+}
+
+func (at actionAttrs) code(status int) metric.MeasurementOption { return at.codes[codeLabel(status)] }

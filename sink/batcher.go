@@ -1,0 +1,135 @@
+package sink
+
+import (
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// item is one event handed to Send: its body bytes (kept alive by the caller
+// until done), its source record, the caller's done and the Flush
+// generation that counts it.
+type item struct {
+	body []byte
+	rec  *kgo.Record
+	done func()
+	gen  *gen
+}
+
+// batch is one request's worth of events: one action version, one URL.
+// Its body and Idempotency-Key are fixed when it is formed, so every retry
+// sends the same bytes under the same key.
+type batch struct {
+	p        *policy
+	br       *breaker
+	url      string
+	items    []item
+	body     []byte
+	key      string
+	sig      string // X-Signature, computed at the first attempt
+	attempts int    // requests made for these events, carried into halves
+}
+
+func newBatch(p *policy, url string, items []item) *batch {
+	b := &batch{p: p, url: url, items: items}
+	b.body = encode(p.batched, items)
+	b.key = idempotencyKey(p.a.ID, items, p.batched)
+	return b
+}
+
+// encode returns the request body: the event itself when unbatched, else a
+// JSON array of the events in arrival order. The events are concatenated as
+// they are, never re-encoded: that is both the fastest way and the only one
+// that keeps each event's bytes exactly as rendered.
+func encode(batched bool, items []item) []byte {
+	if !batched && len(items) == 1 {
+		return items[0].body
+	}
+	n := 2 + max(len(items)-1, 0)
+	for _, it := range items {
+		n += len(it.body)
+	}
+	body := make([]byte, 0, n)
+	body = append(body, '[')
+	for i, it := range items {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, it.body...)
+	}
+	return append(body, ']')
+}
+
+// split cuts b into two halves, each with its own body and key, for a 413
+// answer. b must hold at least two events.
+func split(b *batch) (*batch, *batch) {
+	mid := len(b.items) / 2
+	first := newBatch(b.p, b.url, b.items[:mid:mid])
+	second := newBatch(b.p, b.url, b.items[mid:])
+	first.br, second.br = b.br, b.br
+	first.attempts, second.attempts = b.attempts, b.attempts
+	return first, second
+}
+
+// batcher gathers the events of one action version for one URL. It is owned
+// by the action's goroutine and is not safe for concurrent use.
+//
+// A batch is flushed when it holds size events (Add reports full), when its
+// first event has waited wait (UntilNext), or before an event that would
+// take its body over max_bytes (Fits). An event larger than max_bytes on
+// its own is still sent, alone: dropping it silently would lose data, and
+// the endpoint's 413 then dead-letters it with reason rejected.
+type batcher struct {
+	p     *policy
+	url   string
+	items []item
+	bytes int       // body length if flushed now
+	first time.Time // arrival of the first event
+	seq   uint64    // incremented by each Flush
+}
+
+func newBatcher(p *policy, url string) *batcher {
+	return &batcher{p: p, url: url, bytes: 2}
+}
+
+// Len returns the number of events gathered.
+func (b *batcher) Len() int { return len(b.items) }
+
+// Fits reports whether an event of n bytes can join without taking the body
+// over max_bytes. An empty batcher takes anything.
+func (b *batcher) Fits(n int) bool {
+	return len(b.items) == 0 || b.p.maxBytes == 0 || b.bytes+1+n <= b.p.maxBytes
+}
+
+// Add appends an event that arrived at now and reports whether the batch is
+// full and must be flushed.
+func (b *batcher) Add(it item, now time.Time) bool {
+	if len(b.items) == 0 {
+		b.first = now
+		b.items = make([]item, 0, min(b.p.size, 64))
+	} else {
+		b.bytes++ // the comma
+	}
+	b.items = append(b.items, it)
+	b.bytes += len(it.body)
+	return len(b.items) >= b.p.size || (b.p.maxBytes > 0 && b.bytes >= b.p.maxBytes)
+}
+
+// UntilNext returns how long until the gathered events have waited long
+// enough to be flushed; zero or less means now. It is meaningless when the
+// batcher is empty.
+func (b *batcher) UntilNext(now time.Time) time.Duration {
+	return b.first.Add(b.p.wait).Sub(now)
+}
+
+// Flush returns the gathered events as one batch and empties the batcher;
+// nil if it is empty.
+func (b *batcher) Flush() *batch {
+	if len(b.items) == 0 {
+		return nil
+	}
+	out := newBatch(b.p, b.url, b.items)
+	b.items, b.bytes = nil, 2
+	b.seq++
+	return out
+}

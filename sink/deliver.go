@@ -1,0 +1,162 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// maxResponseBody is how much of an answer's body is read (and discarded)
+// so that the connection can be reused; a larger body closes it instead.
+const maxResponseBody = 64 << 10
+
+// deliver sends b until it is delivered, dead-lettered or ctx ends. It
+// calls each event's done (through the Sink) in the first two cases and
+// never in the last: an undelivered event stays undone, and so uncommitted.
+//
+// The retry clock starts at the first attempt, not when the batch was
+// formed: batches queued behind a failing one (max_in_flight 1) have not
+// been tried yet, and waiting their turn is not failing. Time waiting on an
+// open breaker after the first attempt does count, since the endpoint is
+// failing for these events too.
+func (r *runner) deliver(ctx context.Context, b *batch) {
+	r.s.metrics.BatchSize.Record(ctx, int64(len(b.items)), r.attrs.action)
+	var first time.Time
+	failures := 0
+	for {
+		o, err := b.br.do(ctx, func() outcome { return r.post(ctx, b) })
+		if err != nil {
+			return
+		}
+		b.attempts++
+		if first.IsZero() {
+			first = time.Now().Add(-o.took)
+		}
+		switch o.class {
+		case classSuccess:
+			r.delivered(b)
+			return
+		case classTooLarge:
+			if len(b.items) > 1 {
+				h1, h2 := split(b)
+				r.s.log.Debug("batch too large, splitting", "action", r.id, "events", len(b.items))
+				r.deliver(ctx, h1)
+				r.deliver(ctx, h2)
+				return
+			}
+			r.deadLetter(b, ReasonRejected, o)
+			return
+		case classPermanent:
+			r.deadLetter(b, ReasonRejected, o)
+			return
+		}
+		failures++
+		wait := max(backoff(b.p.retry, failures, r.s.jitter), o.retryAfter)
+		if time.Since(first)+wait > b.p.retry.maxDuration {
+			r.deadLetter(b, ReasonRetriesExhausted, o)
+			return
+		}
+		r.s.log.Debug("delivery failed, will retry", "action", r.id, "events", len(b.items),
+			"status", o.status, "error", o.err, "attempts", b.attempts, "wait", wait)
+		if sleep(ctx, wait) != nil {
+			return
+		}
+	}
+}
+
+// post makes one request for b and classifies the answer.
+func (r *runner) post(ctx context.Context, b *batch) outcome {
+	p := b.p
+	rctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, p.method, b.url, bytes.NewReader(b.body))
+	if err != nil {
+		return outcome{class: classPermanent, err: fmt.Errorf("%s request: %w", p.method, urlFree(err))}
+	}
+	r.setHeaders(req.Header, b)
+
+	start := time.Now()
+	resp, err := r.s.client.Do(req)
+	o := outcome{}
+	switch {
+	case err != nil && ctx.Err() != nil:
+		o = outcome{class: classCanceled, err: ctx.Err()}
+	case errors.Is(err, ErrEndpointRefused):
+		o = outcome{class: classPermanent, err: fmt.Errorf("%s %s: %w", p.method, req.URL.Host, urlFree(err))}
+	case err != nil:
+		o = outcome{class: classRetry, err: fmt.Errorf("%s %s: %w", p.method, req.URL.Host, urlFree(err))}
+	default:
+		// Drain a little so the connection can be reused, then close.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBody))
+		resp.Body.Close()
+		o = outcome{class: classify(resp.StatusCode), status: resp.StatusCode}
+		if o.class != classSuccess {
+			o.err = fmt.Errorf("%s %s: status %d", p.method, req.URL.Host, resp.StatusCode)
+		}
+		if o.class == classRetry {
+			o.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), r.s.now())
+		}
+	}
+	o.took = time.Since(start)
+	if o.class != classCanceled {
+		r.s.metrics.Deliveries.Add(ctx, 1, r.attrs.code(o.status))
+		r.s.metrics.DeliveryDuration.Record(ctx, o.took.Seconds(), r.attrs.action)
+	}
+	return o
+}
+
+// setHeaders writes the request headers. The action's static headers may
+// replace Content-Type and User-Agent, but never the Idempotency-Key or the
+// signatures, which receivers rely on.
+func (r *runner) setHeaders(h http.Header, b *batch) {
+	p := b.p
+	h["Content-Type"] = []string{"application/json"}
+	h["User-Agent"] = []string{r.s.userAgent}
+	for _, kv := range p.a.Header {
+		h.Set(kv[0], kv[1])
+	}
+	h["Idempotency-Key"] = []string{b.key}
+	if !p.signature {
+		return
+	}
+	if b.sig == "" {
+		b.sig = Sign(p.a.Secrets[0], b.body)
+	}
+	h[HeaderSignature] = []string{b.sig}
+	if p.standard {
+		// The timestamp is the attempt's, as Standard Webhooks asks, so
+		// receivers that refuse stale messages accept a late retry.
+		ts := r.s.now().Unix()
+		h[HeaderWebhookID] = []string{b.key}
+		h[HeaderWebhookTimestamp] = []string{strconv.FormatInt(ts, 10)}
+		h[HeaderWebhookSignature] = []string{StandardSignature(p.a.Secrets, b.key, ts, b.body)}
+	}
+}
+
+// urlFree strips the URL from a *url.Error: a URL may carry a token in its
+// query, and error text ends up in dead letters and logs.
+func urlFree(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// delivered finishes b's events after a 2xx.
+func (r *runner) delivered(b *batch) {
+	now := time.Now()
+	r.s.metrics.EventsDelivered.Add(context.Background(), int64(len(b.items)), r.attrs.action)
+	for _, it := range b.items {
+		if it.rec != nil && !it.rec.Timestamp.IsZero() {
+			r.s.metrics.EventLatency.Record(context.Background(), now.Sub(it.rec.Timestamp).Seconds(), r.attrs.action)
+		}
+		r.s.finish(it)
+	}
+}

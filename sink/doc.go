@@ -1,0 +1,47 @@
+// Package sink delivers matched events to their webhooks and dead-letters
+// what cannot be delivered. It is the last step of hookstream's pipeline:
+// the processor hands each (action, event) pair to Send with a done
+// callback, and commits a record's offset only once every done of that
+// record has been called. The sink's promise is therefore simple to state:
+// done means delivered (a 2xx) or written to the dead-letter topic
+// (acknowledged by the broker), and nothing else ever calls it.
+//
+// Each action has one goroutine (action.go) that owns its batchers
+// (batcher.go). Batches never mix URLs, keep arrival order, and are flushed
+// at batch.size events, after batch.wait, or before batch.max_bytes would be
+// exceeded; their body is the events' bytes joined into a JSON array as
+// they are, never re-encoded. A rules reload hands the Sink a new
+// *rules.Compiled: what was gathered under the old one is flushed first and
+// delivered with the old settings. The goroutine starts at most
+// max_in_flight requests at a time, in order, so with 1 a failing batch
+// holds the ones behind it. Once an action holds Config.MaxBuffered events
+// it stops taking more and Send blocks: back-pressure instead of memory.
+//
+// A request (deliver.go) carries the action's headers, an Idempotency-Key
+// fixed when the batch is formed (idempotency.go) and, when the action has
+// a secret, X-Signature and optionally Standard Webhooks signatures
+// (sign.go, which also offers the matching Verify functions to receivers).
+// Answers are classified in retry.go: 2xx delivered; 408, 429, 5xx and
+// transport errors retried with exponential backoff and full jitter,
+// honouring Retry-After, until retry.max_duration; 413 splits the batch in
+// halves; any other answer dead-letters the events as rejected.
+//
+// Every request goes through the action's circuit breaker (breaker.go,
+// sony/gobreaker). Only retryable failures count against it; a 4xx proves
+// the endpoint is up. While it is open, deliveries sleep until it may
+// half-open instead of counting attempts.
+//
+// Dead letters (dlq.go) keep the source record's key, value and headers and
+// add hookstream-* headers saying why. A failed write is retried with
+// backoff; done is only called after the broker acknowledged it.
+//
+// Flush and Close make shutdown exact: Flush sends every partial batch and
+// waits for the events handed over before it; Close then stops every
+// goroutine. Events still undelivered are left undone, so their offsets are
+// not committed and a restart delivers them again (at-least-once).
+//
+// Not built yet: parking an action that has failed for longer than
+// retry.park_after to the retry topic. The seam for it is the retry loop in
+// deliver.go, which already knows how long a batch has been failing, and
+// dlq.go's writer, which a parking writer would mirror.
+package sink
