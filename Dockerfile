@@ -34,7 +34,10 @@ LABEL org.opencontainers.image.title="hookstream" \
       org.opencontainers.image.version="${VERSION}"
 COPY --from=build /out/hookstream /usr/local/bin/hookstream
 USER nonroot:nonroot
-# /metrics, /healthz, /readyz and the status page, when started with --http 0.0.0.0:9464.
+# /metrics, /healthz, /readyz and the status page. Inside a container the
+# default 127.0.0.1:9464 is unreachable from outside, so the image listens on
+# all interfaces; a flag or the config file's `http` key still wins.
+ENV HOOKSTREAM_HTTP=0.0.0.0:9464
 EXPOSE 9464
 ENTRYPOINT ["hookstream"]
-CMD ["run", "--http", "0.0.0.0:9464"]
+CMD ["run"]
