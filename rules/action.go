@@ -7,7 +7,8 @@ import (
 )
 
 // Action is one webhook Send action as written in a rules file or on the rules
-// topic. Zero values mean "use the default" (see Defaults).
+// topic. Zero values mean "use the default" (the Default* constants); Compile
+// fills them in.
 type Action struct {
 	ID          string            `json:"id" yaml:"id"`
 	Trigger     string            `json:"trigger" yaml:"trigger"`

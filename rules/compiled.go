@@ -1,17 +1,23 @@
 package rules
 
-import (
-	"errors"
-	"sync/atomic"
-
-	"github.com/expr-lang/expr/vm"
-)
+import "github.com/expr-lang/expr/vm"
 
 // Options are the inputs to compilation that come from outside the rule.
 type Options struct {
 	// Getenv resolves "${env:NAME}" in headers and secret_env. Nil means an
 	// empty environment. Only cmd passes os.Getenv.
 	Getenv func(string) string
+
+	// MemoryBudget is the expr VM's memory budget for one evaluation of one
+	// expression (see vm.VM.MemoryBudget). Zero means DefaultMemoryBudget.
+	MemoryBudget uint
+}
+
+func (o Options) getenv(name string) string {
+	if o.Getenv == nil {
+		return ""
+	}
+	return o.Getenv(name)
 }
 
 // Compiled is an action ready to run: defaults filled in, expressions compiled
@@ -19,43 +25,26 @@ type Options struct {
 // between goroutines; each goroutine brings its own *vm.VM.
 type Compiled struct {
 	Action              // defaults filled in
-	Header  [][2]string // resolved static headers, in file order
+	Header  [][2]string // resolved static headers, sorted by name
 	Secrets [][]byte    // from SecretEnv (space-separated); nil = unsigned
+
+	enabled bool
+	budget  uint
+	trigger *vm.Program
+	url     urlTemplate
+	payload *payloadNode // nil: the event is sent as it came
 }
 
 // Batched reports whether the action gathers events into arrays.
 func (c *Compiled) Batched() bool { return c.Batch != nil }
 
-// Match evaluates the trigger on ev. A run-time error means no match.
-func (c *Compiled) Match(ev *Event, v *vm.VM) (bool, error) {
-	return false, errors.New("TODO")
-}
+// Enabled reports whether the action takes part in matching.
+func (c *Compiled) Enabled() bool { return c.enabled }
 
-// Render returns the resolved URL and the body bytes for one event: raw as it
-// came when the action has no payload, else the mapped object as JSON
-// (appended to buf[:0], which may be reused).
-func (c *Compiled) Render(ev *Event, raw []byte, v *vm.VM, buf []byte) (url string, body []byte, err error) {
-	return "", nil, errors.New("TODO")
-}
+// Templated reports whether the URL depends on the event ({{ expr }} parts),
+// so that batches must be grouped by resolved URL.
+func (c *Compiled) Templated() bool { return len(c.url.parts) > 0 }
 
-// Compile validates a and compiles its expressions.
-func Compile(a Action, opt Options) (*Compiled, error) { return nil, errors.New("TODO") }
-
-// Set is one immutable version of all actions.
-type Set struct {
-	Actions []*Compiled // enabled and disabled; Match skips disabled ones
-}
-
-// Store holds the current Set; readers Load it once per record.
-type Store struct{ p atomic.Pointer[Set] }
-
-// Load returns the current set (never nil).
-func (s *Store) Load() *Set {
-	if set := s.p.Load(); set != nil {
-		return set
-	}
-	return &Set{}
-}
-
-// Swap installs set for all later records.
-func (s *Store) Swap(set *Set) { s.p.Store(set) }
+// Mapped reports whether the body is built from a payload mapping rather than
+// sent as the event came.
+func (c *Compiled) Mapped() bool { return c.payload != nil }

@@ -1,7 +1,5 @@
 package rules
 
-import "errors"
-
 // Event is a decoded source record in the Segment/Customer.io CDP shape. It is
 // the environment triggers, payload mappings and URL templates see: fields by
 // their JSON names. The raw record bytes are kept separately for pass-through.
@@ -38,11 +36,12 @@ type PoisonError struct {
 func (e *PoisonError) Error() string { return e.Reason + ": " + e.Err.Error() }
 func (e *PoisonError) Unwrap() error { return e.Err }
 
-// Decode fills ev from a record value. It returns a *PoisonError when the value
-// is larger than maxBytes, is not valid UTF-8, or is not one JSON object in the
-// CDP shape. ev is reset first, so it can be reused.
-func Decode(value []byte, maxBytes int, ev *Event) error {
-	return &PoisonError{Reason: "decode", Err: errTODO}
-}
+// Poison reasons, as written to the dead-letter topic.
+const (
+	ReasonDecode   = "decode"
+	ReasonTooLarge = "too_large"
+)
 
-var errTODO = errors.New("TODO")
+// DefaultMaxEventBytes is the largest record value Decode accepts when the
+// caller passes maxBytes <= 0 (1 MiB, the SPEC's max_event_bytes default).
+const DefaultMaxEventBytes = 1 << 20
