@@ -24,7 +24,7 @@ func (o Options) getenv(name string) string {
 // once, headers and secrets resolved. It is immutable and safe to share
 // between goroutines; each goroutine brings its own *vm.VM.
 type Compiled struct {
-	Action              // defaults filled in
+	Action              // defaults filled in: Enabled is never nil, Batch is nil when unbatched
 	Header  [][2]string // resolved static headers, sorted by name
 	Secrets [][]byte    // from SecretEnv (space-separated); nil = unsigned
 
@@ -37,9 +37,6 @@ type Compiled struct {
 
 // Batched reports whether the action gathers events into arrays.
 func (c *Compiled) Batched() bool { return c.Batch != nil }
-
-// Enabled reports whether the action takes part in matching.
-func (c *Compiled) Enabled() bool { return c.enabled }
 
 // Templated reports whether the URL depends on the event ({{ expr }} parts),
 // so that batches must be grouped by resolved URL.
