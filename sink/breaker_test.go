@@ -1,0 +1,81 @@
+package sink
+
+import (
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookstream/hookstream/rules"
+)
+
+func TestBreakerOpensAndRecovers(t *testing.T) {
+	var up atomic.Bool
+	rc := newReceiver(t, func(seen) answer {
+		if up.Load() {
+			return answer{status: http.StatusOK}
+		}
+		return answer{status: http.StatusServiceUnavailable}
+	})
+	s := newSink(t, Config{})
+	d := newDones()
+	const openFor = 200 * time.Millisecond
+	a := testAction("brk", func(a *rules.Compiled) {
+		a.Breaker = rules.Breaker{Failures: 3, OpenFor: rules.Duration(openFor)}
+		a.Retry.InitialBackoff = rules.Duration(time.Millisecond)
+		a.Retry.MaxBackoff = rules.Duration(time.Millisecond)
+	})
+	send(t, s, a, rc.URL, 1, d)
+	var third seen
+	for range 3 {
+		third = rc.next(t)
+	}
+	eventually(t, "breaker open", func() bool { return s.BreakerStates()["brk"] == StateOpen })
+	rc.none(t, openFor/2) // nothing is sent while it is open
+	up.Store(true)
+	probe := rc.next(t)
+	if gap := probe.at.Sub(third.at); gap < openFor {
+		t.Fatalf("probe %s after the third failure, want no earlier than open_for %s", gap, openFor)
+	}
+	d.wait(t, 1)
+	if st := s.BreakerStates()["brk"]; st != StateClosed {
+		t.Fatalf("breaker state %d after a successful probe, want closed", st)
+	}
+}
+
+func TestBreakerIgnoresPermanentRefusals(t *testing.T) {
+	cl := newCluster(t)
+	rc := newReceiver(t, func(seen) answer { return answer{status: http.StatusUnprocessableEntity} })
+	s := newSink(t, Config{Producer: cl.producer})
+	d := newDones()
+	a := testAction("strict", func(a *rules.Compiled) { a.Breaker.Failures = 2 })
+	for i := range 5 {
+		send(t, s, a, rc.URL, i, d)
+	}
+	d.wait(t, 5)
+	if st := s.BreakerStates()["strict"]; st != StateClosed {
+		t.Fatalf("breaker state %d after 4xx answers, want closed: the endpoint is up", st)
+	}
+}
+
+func TestBreakerWaitIsNotAnAttempt(t *testing.T) {
+	cl := newCluster(t)
+	rc := newReceiver(t, func(seen) answer { return answer{status: http.StatusBadGateway} })
+	s := newSink(t, Config{Producer: cl.producer})
+	d := newDones()
+	a := testAction("flaky", func(a *rules.Compiled) {
+		a.Breaker = rules.Breaker{Failures: 2, OpenFor: rules.Duration(100 * time.Millisecond)}
+		a.Retry = rules.Retry{MaxDuration: rules.Duration(350 * time.Millisecond),
+			InitialBackoff: rules.Duration(time.Millisecond), MaxBackoff: rules.Duration(time.Millisecond)}
+	})
+	send(t, s, a, rc.URL, 1, d)
+	d.wait(t, 1)
+	r := cl.read(t, "hookstream.dlq", 1)[0]
+	attempts, _ := header(r, HeaderAttempts)
+	requests := int(rc.count.Load())
+	// Two failures open it, then one probe per open_for: about 2 + 3 in 350ms.
+	if n, _ := strconv.Atoi(attempts); n != requests || n < 3 || n > 8 {
+		t.Fatalf("hookstream-attempts %s, receiver saw %d requests; want them equal and the breaker to have held most retries", attempts, requests)
+	}
+}
