@@ -81,9 +81,9 @@ func describeJSONError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
 		if strings.HasPrefix(te.Value, "number ") {
-			return fmt.Errorf("field %q at byte %d: %s is out of range", te.Field, te.Offset, te.Value)
+			return fmt.Errorf("field %q: %s is out of range", te.Field, te.Value)
 		}
-		return fmt.Errorf("field %q at byte %d: want %s, got %s", te.Field, te.Offset, kindName(te.Type), te.Value)
+		return fmt.Errorf("field %q: want %s, got %s", te.Field, kindName(te.Type), te.Value)
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
