@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/telemetry"
+	"github.com/hookstream/hookstream/processor"
+	"github.com/hookstream/hookstream/rules"
+	"github.com/hookstream/hookstream/sink"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// worker is one consumer-group member with everything around it: the
+// producer for dead letters, the sink, the processor and the HTTP server.
+// `run` and `dev` both start it, so dev exercises exactly the production path.
+type worker struct {
+	cfg    *config.Config
+	opts   []kgo.Opt    // from kafkaOpts
+	store  *rules.Store // loaded before the worker starts
+	source string       // where the rules came from, for the status page
+	httpLn net.Listener // bound by the caller so that port problems show early
+	log    *slog.Logger
+}
+
+// run works until ctx ends, then shuts down in order: the processor stops
+// fetching, delivers what it holds and commits; the sink finishes; the
+// producer flushes its last dead letters; the HTTP server stops last.
+func (w *worker) run(ctx context.Context) error {
+	prov, err := telemetry.NewPrometheus()
+	if err != nil {
+		return fmt.Errorf("start metrics: %w", err)
+	}
+	metrics, err := telemetry.New(prov.Meter("hookstream"))
+	if err != nil {
+		return fmt.Errorf("create metrics: %w", err)
+	}
+
+	producer, err := kgo.NewClient(append(w.opts,
+		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.WithLogger(kgoLogger(w.log.With("client", "producer"))),
+	)...)
+	if err != nil {
+		return fmt.Errorf("create producer: %w", err)
+	}
+	defer producer.Close()
+
+	snk := sink.New(sink.Config{
+		Producer:   producer,
+		DLQTopic:   w.cfg.Kafka.DLQTopic,
+		RetryTopic: w.cfg.Kafka.RetryTopic,
+		UserAgent:  "hookstream/" + version,
+		Logger:     w.log.With("part", "sink"),
+		Metrics:    metrics,
+	})
+
+	// The rules come from a static file, loaded before the worker starts,
+	// so the processor has nothing to wait for (Ready is nil).
+	var stopping atomic.Bool
+	proc, err := processor.New(processor.Config{
+		Opts:            append(w.opts, kgo.WithLogger(kgoLogger(w.log.With("client", "consumer")))),
+		Topics:          w.cfg.Kafka.Topics,
+		Group:           w.cfg.Kafka.Group,
+		Rules:           w.store,
+		Sink:            snk,
+		MaxEventBytes:   w.cfg.MaxEventBytes,
+		MaxBuffered:     w.cfg.MaxBufferedEvents,
+		CommitInterval:  w.cfg.CommitInterval,
+		ShutdownTimeout: w.cfg.ShutdownTimeout,
+		Logger:          w.log.With("part", "processor"),
+		Metrics:         metrics,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+
+	st := &status{
+		started:  time.Now(),
+		brokers:  w.cfg.Kafka.Brokers,
+		topics:   w.cfg.Kafka.Topics,
+		group:    w.cfg.Kafka.Group,
+		source:   w.source,
+		store:    w.store,
+		registry: prov.Registry,
+		ready: func() error {
+			switch {
+			case stopping.Load():
+				return errors.New("shutting down")
+			case proc.Client() == nil:
+				return errors.New("not consuming yet")
+			}
+			return nil
+		},
+		partitions: proc.Partitions,
+	}
+	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
+	httpDone := serveHTTP(httpCtx, w.httpLn, st.handler(), 5*time.Second, w.log)
+	w.log.Info("worker started", "version", version, "brokers", w.cfg.Kafka.Brokers,
+		"topics", w.cfg.Kafka.Topics, "group", w.cfg.Kafka.Group, "rules", w.source,
+		"actions", len(w.store.Load().Actions), "http", w.httpLn.Addr().String())
+
+	runErr := proc.Run(ctx)
+	stopping.Store(true)
+	w.log.Info("worker stopping", "err", runErr)
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		errs = append(errs, fmt.Errorf("processor: %w", runErr))
+	}
+	if err := snk.Close(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("close sink: %w", err))
+	}
+	if err := producer.Flush(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("flush dead letters: %w", err))
+	}
+	stopHTTP()
+	<-httpDone
+	if err := prov.Shutdown(sctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop metrics: %w", err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	w.log.Info("worker stopped")
+	return nil
+}
+
+// newLogger returns the process logger, writing to stderr.
+func newLogger(cfg config.Log, out io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level)) // validated: debug, info, warn, error
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "text" {
+		return slog.New(slog.NewTextHandler(out, opts))
+	}
+	return slog.New(slog.NewJSONHandler(out, opts))
+}
+
+// kgoLogger passes franz-go's logs to log, at the levels log has enabled
+// (franz-go's debug logs only when log is at debug).
+func kgoLogger(log *slog.Logger) kgo.Logger { return slogKgo{log} }
+
+type slogKgo struct{ log *slog.Logger }
+
+func (l slogKgo) Level() kgo.LogLevel {
+	ctx := context.Background()
+	switch {
+	case l.log.Enabled(ctx, slog.LevelDebug):
+		return kgo.LogLevelDebug
+	case l.log.Enabled(ctx, slog.LevelInfo):
+		return kgo.LogLevelInfo
+	case l.log.Enabled(ctx, slog.LevelWarn):
+		return kgo.LogLevelWarn
+	default:
+		return kgo.LogLevelError
+	}
+}
+
+func (l slogKgo) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	lv := slog.LevelDebug
+	switch level {
+	case kgo.LogLevelError:
+		lv = slog.LevelError
+	case kgo.LogLevelWarn:
+		lv = slog.LevelWarn
+	case kgo.LogLevelInfo:
+		lv = slog.LevelInfo
+	}
+	l.log.Log(context.Background(), lv, msg, keyvals...)
+}
