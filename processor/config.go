@@ -51,7 +51,8 @@ type Config struct {
 	// MaxBuffered bounds the records fetched and not yet done, across all
 	// partitions. Default 100000.
 	MaxBuffered int
-	// CommitInterval is how often marked offsets are committed. Default 1s.
+	// CommitInterval is how often marked offsets are committed. Default 1s;
+	// at least MinCommitInterval.
 	CommitInterval time.Duration
 	// ShutdownTimeout bounds the hand-off and flush at shutdown. Default 30s.
 	ShutdownTimeout time.Duration
@@ -72,6 +73,9 @@ const (
 	DefaultMaxBuffered     = 100_000
 	DefaultCommitInterval  = time.Second
 	DefaultShutdownTimeout = 30 * time.Second
+
+	// MinCommitInterval is the shortest commit interval kgo accepts.
+	MinCommitInterval = 100 * time.Millisecond
 )
 
 // withDefaults fills the zero values.
@@ -123,8 +127,8 @@ func (c Config) validate() error {
 	if c.MaxBuffered < 0 {
 		errs = append(errs, fmt.Errorf("max_buffered_events %d: want > 0", c.MaxBuffered))
 	}
-	if c.CommitInterval < 0 {
-		errs = append(errs, fmt.Errorf("commit_interval %s: want > 0", c.CommitInterval))
+	if c.CommitInterval < MinCommitInterval {
+		errs = append(errs, fmt.Errorf("commit_interval %s: want at least %s", c.CommitInterval, MinCommitInterval))
 	}
 	if c.ShutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout %s: want > 0", c.ShutdownTimeout))

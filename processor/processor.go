@@ -32,6 +32,7 @@ type Processor struct {
 	log     *slog.Logger
 	metrics *telemetry.Metrics
 	budget  *budget
+	maxPoll int // the most records taken in one poll
 	minPoll int // the smallest room worth polling for
 
 	running atomic.Bool
@@ -53,14 +54,31 @@ func New(cfg Config) (*Processor, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	// A poll takes at most a quarter of the budget, so a partition that
+	// stops draining holds at most its limit plus one poll: with two or
+	// more partitions that leaves a quarter of the budget to the others.
+	mp := max(1, min(maxPoll, cfg.MaxBuffered/4))
 	return &Processor{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		metrics: cfg.Metrics,
 		budget:  newBudget(cfg.MaxBuffered),
-		minPoll: max(1, min(maxPoll, cfg.MaxBuffered/8)),
+		maxPoll: mp,
+		minPoll: max(1, min(mp, cfg.MaxBuffered/8)),
 		parts:   make(map[topicPartition]*partition),
 	}, nil
+}
+
+// partitionLimit is how many records not done one of n assigned partitions
+// may hold before it is paused: twice its fair share of the budget, and at
+// most half of it. A single partition is limited by the budget alone, since
+// there is nobody to starve and pausing costs a re-fetch.
+func (p *Processor) partitionLimit(n int) int {
+	b := p.cfg.MaxBuffered
+	if n <= 1 {
+		return b
+	}
+	return max(p.minPoll, min(b/2, 2*b/n))
 }
 
 // Run waits for Config.Ready, joins the group and processes records until
@@ -132,7 +150,7 @@ func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 		if p.budget.room() < p.minPoll && !p.budget.wait(ctx, p.minPoll) {
 			return
 		}
-		fs := cl.PollRecords(ctx, min(p.budget.room(), maxPoll))
+		fs := cl.PollRecords(ctx, min(p.budget.room(), p.maxPoll))
 		if ctx.Err() != nil {
 			cl.AllowRebalance()
 			return // anything just polled is not handed off, so not committed
@@ -157,7 +175,7 @@ func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
 	p.mu.Lock()
 	part := p.parts[topicPartition{fp.Topic, fp.Partition}]
-	limit := max(p.minPoll, 2*p.cfg.MaxBuffered/max(1, len(p.parts)))
+	limit := p.partitionLimit(len(p.parts))
 	p.mu.Unlock()
 	if part == nil {
 		return // no longer ours; its next owner reads it from the committed offset

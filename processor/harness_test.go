@@ -1,0 +1,327 @@
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hookstream/hookstream/rules"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// waitTimeout bounds every wait; a wait that runs out fails the test.
+const waitTimeout = 30 * time.Second
+
+const topic = "events"
+
+// cluster is an in-process kfake cluster with a producer and an admin client.
+type cluster struct {
+	addr string
+	cl   *kgo.Client
+	adm  *kadm.Client
+}
+
+func startCluster(t *testing.T, partitions int32) *cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	addr := c.ListenAddrs()[0]
+	cl, err := kgo.NewClient(append(fastOpts(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return &cluster{addr: addr, cl: cl, adm: kadm.NewClient(cl)}
+}
+
+// fastOpts make a test client recover and notice rebalances quickly.
+func fastOpts(addr string) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.SeedBrokers(addr),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
+		kgo.MetadataMinAge(50 * time.Millisecond),
+		kgo.FetchMaxWait(100 * time.Millisecond),
+		kgo.HeartbeatInterval(100 * time.Millisecond),
+	}
+}
+
+// produce writes n records to each of partitions; value builds each value.
+func (c *cluster) produce(t *testing.T, partitions int32, n int, value func(p int32, i int) []byte) {
+	t.Helper()
+	var recs []*kgo.Record
+	for p := range partitions {
+		for i := range n {
+			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: fmt.Appendf(nil, "u%d", i), Value: value(p, i)})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := c.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatalf("produce: %v", err)
+	}
+}
+
+// poison is a value that never decodes: every record with it is handed to
+// the sink as a dead letter, whatever the rules are.
+func poison(p int32, i int) []byte { return fmt.Appendf(nil, "not json %d/%d", p, i) }
+
+// committed returns the group's committed offset per partition.
+func (c *cluster) committed(t *testing.T, group string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := c.adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return map[int32]int64{} // not joined yet: nothing committed
+	}
+	if err != nil {
+		t.Fatalf("fetch offsets of %s: %v", group, err)
+	}
+	out := map[int32]int64{}
+	for p, o := range resp[topic] {
+		if o.Err == nil {
+			out[p] = o.At
+		}
+	}
+	return out
+}
+
+// waitCommitted polls the committed offsets until cond holds. Offsets live in
+// the broker, so there is no event to await: this polls with a deadline.
+func (c *cluster) waitCommitted(t *testing.T, group, what string, cond func(map[int32]int64) bool) map[int32]int64 {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		got := c.committed(t, group)
+		if cond(got) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for committed offsets %s: have %v", what, got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// all returns a condition: every one of partitions is committed at want.
+func all(partitions int32, want int64) func(map[int32]int64) bool {
+	return func(m map[int32]int64) bool {
+		for p := range partitions {
+			if m[p] != want {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// handOver is one call the processor made on the sink.
+type handOver struct {
+	rec    *kgo.Record
+	action string // the action sent to or dead-lettered for ("" for poison)
+	reason string // dead letters only
+	cause  error
+	letter bool // DeadLetter rather than Send
+	done   func()
+}
+
+// testSink is a Sink that records every hand-over. hold decides which ones
+// the test acks itself (release); the rest are acked at once from another
+// goroutine, as a sink would.
+type testSink struct {
+	hold func(h handOver) bool
+
+	mu      sync.Mutex
+	got     []handOver
+	held    []handOver
+	open    int // handed over, not yet acked
+	maxOpen int
+	flushes int
+	flush   func(ctx context.Context) error // nil: release everything held
+	changed chan struct{}
+}
+
+func newTestSink(hold func(h handOver) bool) *testSink {
+	return &testSink{hold: hold, changed: make(chan struct{})}
+}
+
+func (s *testSink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error {
+	s.add(handOver{rec: rec, action: a.ID, done: done})
+	return nil
+}
+
+func (s *testSink) DeadLetter(ctx context.Context, rec *kgo.Record, reason, action string, cause error, done func()) {
+	s.add(handOver{rec: rec, action: action, reason: reason, cause: cause, letter: true, done: done})
+}
+
+func (s *testSink) add(h handOver) {
+	hold := s.hold != nil && s.hold(h)
+	s.mu.Lock()
+	s.got = append(s.got, h)
+	s.open++
+	s.maxOpen = max(s.maxOpen, s.open)
+	if hold {
+		s.held = append(s.held, h)
+	}
+	s.notify()
+	s.mu.Unlock()
+	if !hold {
+		go s.ack(h)
+	}
+}
+
+func (s *testSink) ack(h handOver) {
+	s.mu.Lock()
+	s.open--
+	s.mu.Unlock()
+	h.done()
+}
+
+// notify wakes waiters; call with mu held.
+func (s *testSink) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *testSink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	s.flushes++
+	fn := s.flush
+	s.notify()
+	s.mu.Unlock()
+	if fn != nil {
+		return fn(ctx)
+	}
+	s.release(func(handOver) bool { return true })
+	return nil
+}
+
+// release acks, in order, every held hand-over that match selects.
+func (s *testSink) release(match func(handOver) bool) int {
+	s.mu.Lock()
+	var acks []handOver
+	kept := s.held[:0]
+	for _, h := range s.held {
+		if match(h) {
+			acks = append(acks, h)
+		} else {
+			kept = append(kept, h)
+		}
+	}
+	s.held = kept
+	s.mu.Unlock()
+	for _, h := range acks {
+		s.ack(h)
+	}
+	return len(acks)
+}
+
+// snapshot returns the hand-overs so far.
+func (s *testSink) snapshot() []handOver {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]handOver(nil), s.got...)
+}
+
+// waitFor blocks until cond holds for the hand-overs so far.
+func (s *testSink) waitFor(t *testing.T, what string, cond func([]handOver) bool) []handOver {
+	t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		s.mu.Lock()
+		got, changed := append([]handOver(nil), s.got...), s.changed
+		s.mu.Unlock()
+		if cond(got) {
+			return got
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("waiting for %s: gave up with %d hand-overs", what, len(got))
+		}
+	}
+}
+
+// count returns a condition: at least n hand-overs.
+func count(n int) func([]handOver) bool {
+	return func(hs []handOver) bool { return len(hs) >= n }
+}
+
+// member is a running Processor.
+type member struct {
+	*Processor
+	stop func() // cancels Run and waits for it to return nil
+}
+
+// startMember runs a Processor in group with sink; edit adjusts its Config.
+func startMember(t *testing.T, c *cluster, group string, sink Sink, edit func(*Config)) *member {
+	t.Helper()
+	cfg := Config{
+		Opts:           fastOpts(c.addr),
+		Topics:         []string{topic},
+		Group:          group,
+		Rules:          &rules.Store{},
+		Sink:           sink,
+		CommitInterval: MinCommitInterval,
+		Logger:         slog.New(slog.DiscardHandler),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-ran:
+				if err != nil {
+					t.Errorf("Run returned %v, want nil", err)
+				}
+			case <-time.After(waitTimeout):
+				t.Errorf("Run did not return after its context ended")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return &member{Processor: p, stop: stop}
+}
+
+// offsets returns the offsets handed over per partition.
+func offsets(hs []handOver) map[int32]map[int64]bool {
+	out := map[int32]map[int64]bool{}
+	for _, h := range hs {
+		if out[h.rec.Partition] == nil {
+			out[h.rec.Partition] = map[int64]bool{}
+		}
+		out[h.rec.Partition][h.rec.Offset] = true
+	}
+	return out
+}
+
+// rulesReady reports whether the rules package decodes and compiles yet;
+// tests of matching and reasons other than "decode" need it.
+func rulesReady() bool {
+	var ev rules.Event
+	if rules.Decode([]byte(`{"type":"track","event":"x"}`), 1<<20, &ev) != nil {
+		return false
+	}
+	_, err := rules.Compile(rules.Action{ID: "probe", Trigger: `type == "track"`, URL: "http://127.0.0.1/x"}, rules.Options{})
+	return err == nil
+}

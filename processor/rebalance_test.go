@@ -1,0 +1,191 @@
+package processor
+
+import (
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// eventually polls cond until it holds. Group membership changes inside
+// kgo offer no event to await, so this polls with a deadline.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waiting for %s: gave up after %s", what, waitTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// split reports whether a and b own disjoint, non-empty sets of partitions
+// that together are all of 0..parts-1.
+func split(a, b map[string][]int32, parts int32) bool {
+	if len(a[topic]) == 0 || len(b[topic]) == 0 {
+		return false
+	}
+	u := append(slices.Clone(a[topic]), b[topic]...)
+	slices.Sort(u)
+	return slices.Equal(u, seq(parts))
+}
+
+func seq(n int32) []int32 {
+	s := make([]int32, n)
+	for i := range s {
+		s[i] = int32(i)
+	}
+	return s
+}
+
+// TestSecondMemberTakesOver runs a member that holds part of every
+// partition, then adds a second member. The revoked partitions must be
+// redelivered by the new owner from the first record the old one had not
+// done, late acks on the old owner must not disturb them, and every
+// partition keeps being consumed through a join and a leave.
+func TestSecondMemberTakesOver(t *testing.T) {
+	const parts, n, heldFrom = 6, 60, 20
+	c := startCluster(t, parts)
+	c.produce(t, parts, n, poison)
+
+	var holding atomic.Bool
+	holding.Store(true)
+	sinkA := newTestSink(func(h handOver) bool { return holding.Load() && h.rec.Offset >= heldFrom })
+	a := startMember(t, c, "g-two", sinkA, nil)
+	sinkA.waitFor(t, "member A handing over every record", count(parts*n))
+	c.waitCommitted(t, "g-two", "up to the held records", all(parts, heldFrom))
+
+	sinkB := newTestSink(nil)
+	b := startMember(t, c, "g-two", sinkB, nil)
+	eventually(t, "the partitions split between A and B", func() bool { return split(a.Assigned(), b.Assigned(), parts) })
+	moved := b.Assigned()[topic]
+
+	// B delivers again everything A had not done on the partitions it took.
+	for _, p := range moved {
+		c.waitCommitted(t, "g-two", "B's partitions at the end", func(m map[int32]int64) bool { return m[p] == n })
+	}
+	seenB := offsets(sinkB.snapshot())
+	for _, p := range moved {
+		for off := int64(heldFrom); off < n; off++ {
+			if !seenB[p][off] {
+				t.Fatalf("partition %d moved to B, but B never handed over offset %d", p, off)
+			}
+		}
+	}
+
+	// A's late acks, including for partitions it lost, must not move
+	// anything backwards or past the end.
+	holding.Store(false)
+	sinkA.release(func(handOver) bool { return true })
+	c.waitCommitted(t, "g-two", "every partition at the end", all(parts, n))
+
+	// Both members keep consuming every partition after the rebalance.
+	c.produce(t, parts, 10, poison)
+	c.waitCommitted(t, "g-two", "new records on every partition", all(parts, n+10))
+
+	// B leaves: A takes every partition back and consumes them.
+	b.stop()
+	eventually(t, "A owning every partition again", func() bool {
+		return slices.Equal(a.Assigned()[topic], seq(parts))
+	})
+	c.produce(t, parts, 10, poison)
+	c.waitCommitted(t, "g-two", "records after B left", all(parts, n+20))
+	seenA := offsets(sinkA.snapshot())
+	for _, p := range moved {
+		for off := int64(n + 10); off < n+20; off++ {
+			if !seenA[p][off] {
+				t.Fatalf("partition %d came back to A, but A never handed over offset %d", p, off)
+			}
+		}
+	}
+	if st := a.Partitions(); len(st) != parts || slices.ContainsFunc(st, func(s PartitionStatus) bool { return s.Pending != 0 }) {
+		t.Errorf("A's partitions after everything was acked: %+v", st)
+	}
+}
+
+// TestBufferedStaysBounded holds every ack: the records handed over and not
+// done never exceed MaxBuffered, and everything flows once acks come back.
+func TestBufferedStaysBounded(t *testing.T) {
+	const parts, n, limit = 3, 200, 50
+	c := startCluster(t, parts)
+	c.produce(t, parts, n, poison)
+	sink := newTestSink(func(handOver) bool { return true })
+	m := startMember(t, c, "g-bounded", sink, func(cfg *Config) { cfg.MaxBuffered = limit })
+
+	sink.waitFor(t, "the budget filling up", count(limit*3/4))
+	time.Sleep(300 * time.Millisecond) // several fetch rounds in which nothing more may arrive
+	if got := len(sink.snapshot()); got > limit {
+		t.Fatalf("%d records handed over with none done, MaxBuffered %d", got, limit)
+	}
+	if got := m.Buffered(); got > limit {
+		t.Fatalf("Buffered() = %d, over MaxBuffered %d", got, limit)
+	}
+
+	for {
+		got := len(sink.snapshot())
+		if got == parts*n {
+			break
+		}
+		sink.release(func(handOver) bool { return true })
+		sink.waitFor(t, "more records after acks", count(got+1))
+	}
+	sink.release(func(handOver) bool { return true })
+	c.waitCommitted(t, "g-bounded", "every partition at the end", all(parts, n))
+	sink.mu.Lock()
+	maxOpen := sink.maxOpen
+	sink.mu.Unlock()
+	if maxOpen > limit {
+		t.Errorf("at most %d records were not done at once, MaxBuffered %d", maxOpen, limit)
+	}
+}
+
+// TestStuckPartitionIsPaused: a partition whose records are never acked is
+// paused at its share of the budget, and the others keep flowing.
+func TestStuckPartitionIsPaused(t *testing.T) {
+	const parts, limit = 4, 100
+	c := startCluster(t, parts)
+	c.produce(t, 1, 500, poison) // partition 0 only
+	c.produce(t, parts, 100, poison)
+	var holding atomic.Bool
+	holding.Store(true)
+	sink := newTestSink(func(h handOver) bool { return holding.Load() && h.rec.Partition == 0 })
+	m := startMember(t, c, "g-stuck-part", sink, func(cfg *Config) { cfg.MaxBuffered = limit })
+
+	c.waitCommitted(t, "g-stuck-part", "partitions 1-3 at the end", func(got map[int32]int64) bool {
+		return got[1] == 100 && got[2] == 100 && got[3] == 100
+	})
+	var zero PartitionStatus
+	for _, st := range m.Partitions() {
+		if st.Partition == 0 {
+			zero = st
+		}
+	}
+	// Its limit is half the budget, plus at most one poll of a quarter.
+	if zero.Pending == 0 || zero.Pending > limit*3/4 {
+		t.Errorf("stuck partition 0 holds %d records, want 1..%d", zero.Pending, limit*3/4)
+	}
+	if zero.Oldest.IsZero() || zero.Committable > 0 {
+		t.Errorf("stuck partition 0: oldest %v, committable %d; want its first record pending", zero.Oldest, zero.Committable)
+	}
+	if zero.HighWatermark != 600 {
+		t.Errorf("partition 0 high watermark = %d, want 600", zero.HighWatermark)
+	}
+	if got := m.OldestPending(); !got.Equal(zero.Oldest) {
+		t.Errorf("OldestPending = %v, want partition 0's %v", got, zero.Oldest)
+	}
+
+	holding.Store(false)
+	for {
+		got := len(sink.snapshot())
+		if got == 900 {
+			break
+		}
+		sink.release(func(handOver) bool { return true })
+		sink.waitFor(t, "partition 0 flowing again", count(got+1))
+	}
+	sink.release(func(handOver) bool { return true })
+	c.waitCommitted(t, "g-stuck-part", "every partition at the end", func(got map[int32]int64) bool {
+		return got[0] == 600 && got[1] == 100 && got[2] == 100 && got[3] == 100
+	})
+}
