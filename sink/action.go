@@ -84,6 +84,7 @@ func (r *runner) run(ctx context.Context) {
 		select {
 		case a := <-in:
 			r.add(a)
+			r.drain()
 		case n := <-r.completed:
 			r.inFlight--
 			r.held -= n
@@ -102,6 +103,23 @@ func (r *runner) run(ctx context.Context) {
 		}
 		r.dispatch(ctx)
 		r.armTimer()
+	}
+}
+
+// drain takes the events already waiting, up to a bound, without going
+// back through the full select for each: under load that select is the
+// larger part of this goroutine's cost per event.
+func (r *runner) drain() {
+	for range 256 {
+		if r.held >= r.s.maxBuffered {
+			return
+		}
+		select {
+		case a := <-r.in:
+			r.add(a)
+		default:
+			return
+		}
 	}
 }
 

@@ -79,6 +79,9 @@ func (r *runner) post(ctx context.Context, b *batch) outcome {
 	if err != nil {
 		return outcome{class: classPermanent, err: fmt.Errorf("%s request: %w", p.method, urlFree(err))}
 	}
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
+		return outcome{class: classPermanent, err: fmt.Errorf("%s request: URL needs http(s) and a host", p.method)}
+	}
 	r.setHeaders(req.Header, b)
 
 	start := time.Now()
@@ -89,6 +92,8 @@ func (r *runner) post(ctx context.Context, b *batch) outcome {
 		o = outcome{class: classCanceled, err: ctx.Err()}
 	case errors.Is(err, ErrEndpointRefused):
 		o = outcome{class: classPermanent, err: fmt.Errorf("%s %s: %w", p.method, req.URL.Host, urlFree(err))}
+	case errors.Is(err, context.DeadlineExceeded):
+		o = outcome{class: classRetry, err: fmt.Errorf("%s %s: no answer within %s", p.method, req.URL.Host, p.timeout)}
 	case err != nil:
 		o = outcome{class: classRetry, err: fmt.Errorf("%s %s: %w", p.method, req.URL.Host, urlFree(err))}
 	default:

@@ -313,3 +313,36 @@ func TestBackPressure(t *testing.T) {
 	close(release)
 	d.wait(t, sent)
 }
+
+func TestTimeoutIsRetried(t *testing.T) {
+	rc := newReceiver(t, func(s seen) answer {
+		if s.n == 0 {
+			time.Sleep(300 * time.Millisecond) // the endpoint hangs past the action's timeout
+		}
+		return answer{status: http.StatusOK}
+	})
+	s := newSink(t, Config{})
+	d := newDones()
+	a := testAction("hangs", func(a *rules.Compiled) { a.Timeout = rules.Duration(50 * time.Millisecond) })
+	start := time.Now()
+	send(t, s, a, rc.URL, 1, d)
+	d.wait(t, 1)
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Fatalf("delivered after %s: the first request was not cut at the 50ms timeout", took)
+	}
+	if n := rc.count.Load(); n != 2 {
+		t.Fatalf("%d requests, want the timed-out one and its retry", n)
+	}
+}
+
+func TestBadURLIsRejected(t *testing.T) {
+	cl := newCluster(t)
+	s := newSink(t, Config{Producer: cl.producer})
+	d := newDones()
+	send(t, s, testAction("bad-url", nil), "ftp://files.example/hook", 1, d)
+	d.wait(t, 1)
+	r := cl.read(t, "hookstream.dlq", 1)[0]
+	if reason, _ := header(r, HeaderReason); reason != ReasonRejected {
+		t.Fatalf("reason %q, want rejected", reason)
+	}
+}

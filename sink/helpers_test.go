@@ -41,7 +41,7 @@ type receiver struct {
 	count atomic.Int64
 }
 
-func newReceiver(t *testing.T, respond func(s seen) answer) *receiver {
+func newReceiver(t testing.TB, respond func(s seen) answer) *receiver {
 	t.Helper()
 	rc := &receiver{got: make(chan seen, 10000)}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +128,7 @@ type cluster struct {
 	producer *kgo.Client
 }
 
-func newCluster(t *testing.T, opts ...kfake.Opt) *cluster {
+func newCluster(t testing.TB, opts ...kfake.Opt) *cluster {
 	t.Helper()
 	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(1, "hookstream.dlq")}, opts...)...)
 	if err != nil {
@@ -171,7 +171,7 @@ func (cl *cluster) read(t *testing.T, topic string, n int) []*kgo.Record {
 
 // newSink starts a Sink closed at cleanup; cfg.Producer defaults to a
 // fresh cluster's.
-func newSink(t *testing.T, cfg Config) *Sink {
+func newSink(t testing.TB, cfg Config) *Sink {
 	t.Helper()
 	if cfg.Producer == nil {
 		cfg.Producer = newCluster(t).producer
