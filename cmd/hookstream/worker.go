@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -43,10 +44,10 @@ func (w *worker) run(ctx context.Context) error {
 		return fmt.Errorf("create metrics: %w", err)
 	}
 
-	producer, err := kgo.NewClient(append(w.opts,
-		kgo.ProducerLinger(5*time.Millisecond),
+	producer, err := kgo.NewClient(slices.Concat(w.opts, []kgo.Opt{
+		kgo.ProducerLinger(5 * time.Millisecond),
 		kgo.WithLogger(kgoLogger(w.log.With("client", "producer"))),
-	)...)
+	})...)
 	if err != nil {
 		return fmt.Errorf("create producer: %w", err)
 	}
@@ -56,16 +57,19 @@ func (w *worker) run(ctx context.Context) error {
 		Producer:   producer,
 		DLQTopic:   w.cfg.Kafka.DLQTopic,
 		RetryTopic: w.cfg.Kafka.RetryTopic,
+		HTTP:       deliveryClient(w.cfg.Delivery),
 		UserAgent:  "hookstream/" + version,
 		Logger:     w.log.With("part", "sink"),
 		Metrics:    metrics,
+		// MaxBuffered per action is the sink's default; max_buffered_events
+		// bounds the processor, which holds every record until done.
 	})
 
 	// The rules come from a static file, loaded before the worker starts,
 	// so the processor has nothing to wait for (Ready is nil).
 	var stopping atomic.Bool
 	proc, err := processor.New(processor.Config{
-		Opts:            append(w.opts, kgo.WithLogger(kgoLogger(w.log.With("client", "consumer")))),
+		Opts:            slices.Concat(w.opts, []kgo.Opt{kgo.WithLogger(kgoLogger(w.log.With("client", "consumer")))}),
 		Topics:          w.cfg.Kafka.Topics,
 		Group:           w.cfg.Kafka.Group,
 		Rules:           w.store,

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/sink"
+)
+
+// deliveryClient returns the HTTP client that enforces the delivery policy
+// (delivery.allowed_hosts, delivery.deny_private_networks), or nil when there
+// is none, leaving the sink its default client. A refused endpoint fails with
+// sink.ErrEndpointRefused, which the sink dead-letters as rejected without
+// sending anything.
+//
+// The host list is checked on the request's URL. The address check runs in
+// the dialer's Control hook, after DNS resolution, on the very address being
+// connected to, so a name that resolves (or re-resolves) to a private address
+// is refused too. With deny_private_networks the proxy settings of the
+// environment are ignored: through a proxy, the address dialled would be the
+// proxy's and the check would be meaningless.
+func deliveryClient(d config.Delivery) *http.Client {
+	if len(d.AllowedHosts) == 0 && !d.DenyPrivateNetworks {
+		return nil
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	if d.DenyPrivateNetworks {
+		t.Proxy = nil
+		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: refusePrivate}
+		t.DialContext = dialer.DialContext
+	}
+	var rt http.RoundTripper = t
+	if len(d.AllowedHosts) > 0 {
+		rt = allowHosts{hosts: d.AllowedHosts, next: t}
+	}
+	return &http.Client{Transport: rt}
+}
+
+// allowHosts refuses requests to hosts not on the list. An entry "*.example.com"
+// allows every subdomain of example.com (not example.com itself).
+type allowHosts struct {
+	hosts []string
+	next  http.RoundTripper
+}
+
+func (a allowHosts) RoundTrip(r *http.Request) (*http.Response, error) {
+	host := strings.ToLower(strings.TrimSuffix(r.URL.Hostname(), "."))
+	for _, h := range a.hosts {
+		h = strings.ToLower(h)
+		if host == h || (strings.HasPrefix(h, "*.") && strings.HasSuffix(host, h[1:])) {
+			return a.next.RoundTrip(r)
+		}
+	}
+	if r.Body != nil {
+		r.Body.Close() // a RoundTripper must close the body, even on error
+	}
+	return nil, fmt.Errorf("host %s is not in delivery.allowed_hosts: %w", host, sink.ErrEndpointRefused)
+}
+
+// refusePrivate is a dialer Control hook refusing loopback, private,
+// link-local (which holds the cloud metadata address 169.254.169.254),
+// carrier-grade NAT, multicast and unspecified addresses.
+func refusePrivate(_ context.Context, network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("dial %s %s: unparsable address: %w", network, address, sink.ErrEndpointRefused)
+	}
+	if ip := ap.Addr().Unmap(); isPrivate(ip) {
+		return fmt.Errorf("dial %s: private address (delivery.deny_private_networks): %w", ip, sink.ErrEndpointRefused)
+	}
+	return nil
+}
+
+// cgnat is 100.64.0.0/10, shared address space that is not public either.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+func isPrivate(ip netip.Addr) bool {
+	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip)
+}
