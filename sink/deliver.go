@@ -83,6 +83,7 @@ func (r *runner) post(ctx context.Context, b *batch) outcome {
 		return outcome{class: classPermanent, err: fmt.Errorf("%s request: URL needs http(s) and a host", p.method)}
 	}
 	r.setHeaders(req.Header, b)
+	_, span := r.startSpan(rctx, b, req)
 
 	start := time.Now()
 	resp, err := r.s.client.Do(req)
@@ -109,6 +110,7 @@ func (r *runner) post(ctx context.Context, b *batch) outcome {
 		}
 	}
 	o.took = time.Since(start)
+	endSpan(span, o)
 	if o.class != classCanceled {
 		r.s.metrics.Deliveries.Add(ctx, 1, r.attrs.code(o.status))
 		r.s.metrics.DeliveryDuration.Record(ctx, o.took.Seconds(), r.attrs.action)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -204,4 +205,27 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+func TestRefusedEndpointIsRejectedWithoutRequest(t *testing.T) {
+	cl := newCluster(t)
+	rc := newReceiver(t, nil)
+	client := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, fmt.Errorf("dial %s: address is private: %w", addr, ErrEndpointRefused)
+		},
+	}}
+	s := newSink(t, Config{Producer: cl.producer, HTTP: client})
+	d := newDones()
+	send(t, s, testAction("private", nil), rc.URL, 1, d)
+	d.wait(t, 1)
+	r := cl.read(t, "hookstream.dlq", 1)[0]
+	reason, _ := header(r, HeaderReason)
+	attempts, _ := header(r, HeaderAttempts)
+	if reason != ReasonRejected || attempts != "1" {
+		t.Fatalf("reason %q after %s attempts, want rejected at once", reason, attempts)
+	}
+	if n := rc.count.Load(); n != 0 {
+		t.Fatalf("the refused endpoint got %d requests", n)
+	}
 }

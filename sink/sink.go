@@ -13,6 +13,7 @@ import (
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Config is everything a Sink needs. Zero values are documented defaults.
@@ -39,6 +40,8 @@ type Config struct {
 	Now func() time.Time
 	// Jitter draws a backoff in [0, d]. Default: uniform (full jitter).
 	Jitter func(d time.Duration) time.Duration
+	// Tracer starts a client span per request (see trace.go). Nil: no spans.
+	Tracer trace.Tracer
 }
 
 // ErrClosed is returned by Send after Close.
@@ -56,6 +59,7 @@ type Sink struct {
 	maxBuffered int
 	now         func() time.Time
 	jitter      func(time.Duration) time.Duration
+	tracer      trace.Tracer
 
 	ctx     context.Context // ends when Close gives up on what is left
 	cancel  context.CancelFunc
@@ -80,6 +84,7 @@ func New(cfg Config) *Sink {
 		maxBuffered: cfg.MaxBuffered,
 		now:         cfg.Now,
 		jitter:      cfg.Jitter,
+		tracer:      cfg.Tracer,
 		runners:     map[string]*runner{},
 	}
 	if s.client == nil {
