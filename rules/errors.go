@@ -32,6 +32,10 @@ func (e *FieldError) Error() string {
 	case e.Line > 0:
 		fmt.Fprintf(&b, "line %d: ", e.Line)
 	}
+	if e.Action == "" && e.Index == 0 && e.Field == "" { // the file itself
+		b.WriteString(e.Msg)
+		return b.String()
+	}
 	switch {
 	case e.Action != "":
 		fmt.Fprintf(&b, "action %q", e.Action)
