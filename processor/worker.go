@@ -3,7 +3,6 @@ package processor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/expr-lang/expr/vm"
@@ -27,10 +26,11 @@ type worker struct {
 	matches []*rules.Compiled
 	matched map[string]int64 // per action, flushed to metrics after each batch
 	failed  map[string]int64 // trigger errors per action, likewise
+	onErr   func(*rules.Compiled, error)
 }
 
 func (p *Processor) newWorker() *worker {
-	return &worker{
+	w := &worker{
 		rules:    p.cfg.Rules,
 		sink:     p.cfg.Sink,
 		maxBytes: p.cfg.MaxEventBytes,
@@ -39,6 +39,10 @@ func (p *Processor) newWorker() *worker {
 		matched:  make(map[string]int64),
 		failed:   make(map[string]int64),
 	}
+	// Made once, so matching a record allocates no closure. A trigger
+	// that fails at run time does not match and is counted.
+	w.onErr = func(a *rules.Compiled, _ error) { w.failed[a.ID]++ }
+	return w
 }
 
 // run processes part's records in order until part is stopped, or drained
@@ -73,14 +77,15 @@ func (w *worker) run(part *partition) {
 }
 
 // handle processes one record: a poison record is dead-lettered; otherwise
-// it is matched against the rules as they are now, and each match rendered
-// and sent. The record is done when every hand-over is.
+// it is matched against the rules as they are now (one Set for the whole
+// record, so a rules change applies between records, never within one), and
+// each match rendered and sent. The record is done when every hand-over is.
 func (w *worker) handle(part *partition, s *slot) {
 	rec := s.rec // s.rec is cleared when done; never read it after settle
 	ctx := part.ctx
 	set := w.rules.Load()
 	if err := rules.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
-		reason := "decode"
+		reason := rules.ReasonDecode
 		if pe, ok := errors.AsType[*rules.PoisonError](err); ok {
 			reason = pe.Reason
 		}
@@ -88,7 +93,7 @@ func (w *worker) handle(part *partition, s *slot) {
 		w.sink.DeadLetter(ctx, rec, reason, "", err, s.done)
 		return
 	}
-	w.matches = w.match(set, w.matches[:0])
+	w.matches = set.Match(&w.ev, &w.vm, w.matches[:0], w.onErr)
 	part.cp.settle(s, len(w.matches))
 	for _, a := range w.matches {
 		w.matched[a.ID]++
@@ -97,7 +102,7 @@ func (w *worker) handle(part *partition, s *slot) {
 		// Without one it returns rec.Value itself.
 		url, body, err := a.Render(&w.ev, rec.Value, &w.vm, nil)
 		if err != nil {
-			w.sink.DeadLetter(ctx, rec, "mapping", a.ID, fmt.Errorf("render action %s: %w", a.ID, err), s.done)
+			w.sink.DeadLetter(ctx, rec, rules.ReasonMapping, a.ID, err, s.done) // a *rules.MappingError naming the action and field
 			continue
 		}
 		if err := w.sink.Send(ctx, a, url, body, rec, s.done); err != nil {
@@ -110,29 +115,6 @@ func (w *worker) handle(part *partition, s *slot) {
 			return
 		}
 	}
-}
-
-// match appends to dst every enabled action of set whose trigger matches
-// the current event. A trigger that fails at run time does not match and is
-// counted.
-//
-// This is what rules.Set.Match is meant to do; once it exists this loop can
-// call it instead.
-func (w *worker) match(set *rules.Set, dst []*rules.Compiled) []*rules.Compiled {
-	for _, a := range set.Actions {
-		if a.Enabled != nil && !*a.Enabled {
-			continue
-		}
-		ok, err := a.Match(&w.ev, &w.vm)
-		if err != nil {
-			w.failed[a.ID]++
-			continue
-		}
-		if ok {
-			dst = append(dst, a)
-		}
-	}
-	return dst
 }
 
 // flushCounts adds the per-action counts gathered since the last flush.
