@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/hookstream/hookstream/processor"
+)
 
 func TestURLPath(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -83,5 +87,28 @@ func TestCountEvents(t *testing.T) {
 		if n != tt.n || batch != tt.batch {
 			t.Errorf("countEvents(%s) = %d, %v; want %d, %v", tt.body, n, batch, tt.n, tt.batch)
 		}
+	}
+}
+
+func TestPartitionLag(t *testing.T) {
+	tests := []struct {
+		name  string
+		p     processor.PartitionStatus
+		lag   int64
+		known bool
+	}{
+		{"no fetch yet", processor.PartitionStatus{HighWatermark: -1, Committable: -1}, 0, false},
+		{"behind", processor.PartitionStatus{HighWatermark: 100, Committable: 40, Pending: 60}, 60, true},
+		{"caught up", processor.PartitionStatus{HighWatermark: 100, Committable: 100}, 0, true},
+		{"idle since assignment", processor.PartitionStatus{HighWatermark: 100, Committable: -1}, 0, true},
+		{"first record not done", processor.PartitionStatus{HighWatermark: 100, Committable: -1, Pending: 3}, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lag, known := partitionLag(tt.p)
+			if lag != tt.lag || known != tt.known {
+				t.Errorf("partitionLag = %d, %v; want %d, %v", lag, known, tt.lag, tt.known)
+			}
+		})
 	}
 }

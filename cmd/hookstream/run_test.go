@@ -117,8 +117,15 @@ func TestRunDeliversAndCommits(t *testing.T) {
 	}
 
 	metrics := waitHTTP(t, "http://"+httpAddr+"/metrics", http.StatusOK)
-	if !strings.Contains(metrics, "hookstream_events_consumed_total") {
-		t.Errorf("/metrics lacks hookstream_events_consumed_total:\n%s", metrics)
+	for _, series := range []string{
+		`hookstream_events_consumed_total{topic="events"} 2`,
+		`hookstream_rules_active 1`,
+		`hookstream_circuit_state{action="signups"} 0`,
+		`hookstream_consumer_lag{partition="1",topic="events"}`,
+	} {
+		if !strings.Contains(metrics, series) {
+			t.Errorf("/metrics lacks %s:\n%s", series, metrics)
+		}
 	}
 	page := waitHTTP(t, "http://"+httpAddr+"/", http.StatusOK)
 	if !strings.Contains(page, "signups") || strings.Contains(page, "shh") {

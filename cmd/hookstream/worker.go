@@ -85,6 +85,16 @@ func (w *worker) run(ctx context.Context) error {
 		return usageError{err}
 	}
 
+	unregister, err := registerGauges(prov.Meter("hookstream"), gaugeSources{
+		partitions: proc.Partitions,
+		breakers:   snk.BreakerStates,
+		store:      w.store,
+	})
+	if err != nil {
+		return fmt.Errorf("create gauges: %w", err)
+	}
+	defer unregister()
+
 	st := &status{
 		started:  time.Now(),
 		brokers:  w.cfg.Kafka.Brokers,
