@@ -20,7 +20,7 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	})
 	s := newSink(t, Config{})
 	d := newDones()
-	const openFor = 200 * time.Millisecond
+	const openFor = 400 * time.Millisecond
 	a := testAction("brk", func(a *rules.Compiled) {
 		a.Breaker = rules.Breaker{Failures: 3, OpenFor: rules.Duration(openFor)}
 		a.Retry.InitialBackoff = rules.Duration(time.Millisecond)
@@ -77,5 +77,36 @@ func TestBreakerWaitIsNotAnAttempt(t *testing.T) {
 	// Two failures open it, then one probe per open_for: about 2 + 3 in 350ms.
 	if n, _ := strconv.Atoi(attempts); n != requests || n < 3 || n > 8 {
 		t.Fatalf("hookstream-attempts %s, receiver saw %d requests; want them equal and the breaker to have held most retries", attempts, requests)
+	}
+}
+
+func TestHalfOpenLetsOneProbeThrough(t *testing.T) {
+	var up atomic.Bool
+	rc := newReceiver(t, func(seen) answer {
+		if up.Load() {
+			return answer{status: http.StatusOK}
+		}
+		return answer{status: http.StatusServiceUnavailable}
+	})
+	s := newSink(t, Config{})
+	d := newDones()
+	a := testAction("parallel", func(a *rules.Compiled) {
+		a.MaxInFlight = 3
+		a.Breaker = rules.Breaker{Failures: 1, OpenFor: rules.Duration(300 * time.Millisecond)}
+	})
+	for i := range 3 {
+		send(t, s, a, rc.URL, i, d)
+	}
+	for range 3 {
+		rc.next(t) // all three fail at once
+	}
+	eventually(t, "breaker open", func() bool { return s.BreakerStates()["parallel"] == StateOpen })
+	failed := rc.count.Load()
+	up.Store(true)
+	d.wait(t, 3)
+	// One probe, then the other two once it closed the breaker: no request
+	// beyond the three that succeed, however the waits interleaved.
+	if extra := rc.count.Load() - failed; extra > 3 {
+		t.Fatalf("%d requests after the endpoint came back, want at most 3", extra)
 	}
 }

@@ -26,6 +26,10 @@
 // honouring Retry-After, until retry.max_duration; 413 splits the batch in
 // halves; any other answer dead-letters the events as rejected.
 //
+// With Config.Tracer set, each request is a client span (trace.go): an
+// unbatched one continues its record's trace, a batched one links to its
+// records' traces, and the span's traceparent goes to the receiver.
+//
 // Every request goes through the action's circuit breaker (breaker.go,
 // sony/gobreaker). Only retryable failures count against it; a 4xx proves
 // the endpoint is up. While it is open, deliveries sleep until it may

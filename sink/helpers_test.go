@@ -18,7 +18,8 @@ import (
 
 // seen is one request a test receiver got.
 type seen struct {
-	n      int // 0-based request number
+	ctx    context.Context // the request's; ends when the client gives up
+	n      int             // 0-based request number
 	method string
 	path   string
 	header http.Header
@@ -50,7 +51,7 @@ func newReceiver(t testing.TB, respond func(s seen) answer) *receiver {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		s := seen{n: int(rc.count.Add(1) - 1), method: r.Method, path: r.URL.Path, header: r.Header.Clone(), body: string(body), at: time.Now()}
+		s := seen{ctx: r.Context(), n: int(rc.count.Add(1) - 1), method: r.Method, path: r.URL.Path, header: r.Header.Clone(), body: string(body), at: time.Now()}
 		a := answer{status: http.StatusOK}
 		if respond != nil {
 			a = respond(s)
