@@ -1,0 +1,71 @@
+// Package rules defines, checks, compiles and runs hookstream's actions: which
+// events each webhook wants (the trigger), where they go (the URL, possibly
+// templated per event) and what is sent (the event as it came, or a payload
+// mapping).
+//
+// # From text to a running action
+//
+// Actions come from a rules file (ParseYAML, LoadYAML, LoadFile: a top-level
+// "actions:" list) or, one per record, from the rules topic (ParseJSON). Both
+// go through one decoder built on YAML nodes, so unknown fields are refused and
+// every problem carries its line. Compile then validates an action, fills in
+// the defaults of SPEC §2 (so other packages never see a zero value; Batch
+// stays nil for an unbatched action), resolves "${env:NAME}" in headers and
+// secret_env through Options.Getenv, and compiles every expression once.
+// Validation reports every problem at once, as an errors.Join of *FieldError:
+//
+//	rules.yaml:14: action "signups": batch.size 5000: want 1..1000
+//
+// Messages name environment variables but never show a header value or a
+// secret. A *Compiled is immutable and shared by all goroutines; a Set is one
+// immutable version of all actions, swapped atomically in a Store when the
+// rules change.
+//
+// # The event and the expression environment
+//
+// Decode turns a record value into an Event once per record; every trigger,
+// URL template and payload expression of every action then reads that same
+// Event, and the raw bytes are kept for pass-through bodies. Decode refuses
+// values that are too large, not UTF-8, not one JSON object, or have a known
+// field of the wrong type, as a *PoisonError whose Reason is the dead-letter
+// reason. It never panics.
+//
+// Expressions (github.com/expr-lang/expr) are compiled against the typed
+// environment Event{}: the top-level CDP fields by their JSON names (type,
+// event, userId, properties, traits, context, ...), with properties, traits,
+// context and integrations as maps. Typing catches mistakes such as
+// `type == 1` or an unknown name when the rule is loaded, not per event.
+// expr's built-in type() is disabled, so `type` is the event's field.
+//
+// Member access is nil-safe: at compile time every member access is rewritten
+// as if written with "?.", so `properties.plan.tier` on an event without
+// properties is nil rather than an error. Comparing nil with a number
+// (`properties.total > 10` when total is missing) is still a run-time error,
+// which Match reports as a *TriggerError: the event does not match and the
+// caller counts it. Write `(properties.total ?? 0) > 10` to avoid it.
+//
+// # Running on the hot path
+//
+// Programs are compiled once and shared; each goroutine brings its own
+// *vm.VM, reused for every event (Match, Render and Set.Match take it as an
+// argument). Set.Match appends to a caller-owned slice and allocates nothing
+// itself; expr boxes each string field or map member a trigger reads (16
+// bytes). Render returns the URL as written when it has no {{ }}, and the raw
+// record bytes as the body when there is no payload, so a pass-through action
+// costs nothing beyond its trigger. A mapped payload is written straight into
+// a reusable buffer with its keys in sorted order. A URL or payload failure is
+// a *MappingError: the caller dead-letters the record with reason "mapping".
+//
+// # Limits
+//
+// Rules are configuration written by operators, but a mistake in one must not
+// take a worker down. An expression may be at most MaxExprBytes long and
+// MaxExprNodes nodes (expr.MaxNodes, counted while parsing); a payload at most
+// MaxPayloadDepth deep with MaxPayloadLeaves expressions. At run time each
+// evaluation has expr's memory budget (Options.MemoryBudget, default
+// DefaultMemoryBudget), which stops ranges and collections that grow too
+// large with an error instead of exhausting memory. The constructs the
+// budget does not see are refused when the rule is compiled: repeat() (expr
+// allocates its result before counting it), reduce() and let (a value that
+// doubles at each step is never counted).
+package rules
