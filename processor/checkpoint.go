@@ -27,7 +27,7 @@ const slotChunk = 64
 // ordered with every other change to it. None is called after close, except
 // resume by close itself. Nil hooks are skipped.
 type checkpointHooks struct {
-	// mark is called when the commit point moves.
+	// mark is called by publish when the commit point has moved.
 	mark func(next kgo.EpochOffset)
 	// pause is called when the partition holds too many records not done;
 	// resume when it has drained to half that.
@@ -41,6 +41,10 @@ type checkpointHooks struct {
 // record that is not done. Offsets may have gaps (compaction, transaction
 // markers): the ledger tracks records and commits the offset after the last
 // done one, never offset arithmetic.
+//
+// Acks only move the commit point; publish marks it, at most once per call.
+// A batch of a thousand acks would otherwise mean a thousand marks, each
+// taking the client's group lock.
 //
 // The same lock guards the pause state and the closed flag, so a mark or a
 // pause can never happen after close has returned: once a partition is
@@ -56,6 +60,7 @@ type checkpoint struct {
 
 	open     int             // handed off and not yet done
 	next     kgo.EpochOffset // commit point; Offset -1 until a record is done
+	moved    bool            // next has changed since the last publish
 	closed   bool
 	paused   bool
 	resumeAt int
@@ -156,19 +161,36 @@ func (c *checkpoint) finish(s *slot) {
 		c.size--
 		c.free = append(c.free, h)
 	}
-	if !c.closed && c.hooks.mark != nil {
+	c.moved = true
+}
+
+// publish marks the commit point if it moved since the last publish, unless
+// the checkpoint is closed.
+func (c *checkpoint) publish() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.publishLocked()
+}
+
+func (c *checkpoint) publishLocked() {
+	if c.moved && !c.closed && c.hooks.mark != nil {
 		c.hooks.mark(c.next)
 	}
+	c.moved = false
 }
 
 // close stops all marking and pausing, returns the records not done to the
-// budget and drops the queue. Acks may still arrive afterwards; they only
-// recycle slots.
-func (c *checkpoint) close() {
+// budget and drops the queue; with publish, it first marks the commit point
+// one last time (on revoke and shutdown, not when the partition was lost).
+// Acks may still arrive afterwards; they only recycle slots.
+func (c *checkpoint) close(publish bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return
+	}
+	if publish {
+		c.publishLocked()
 	}
 	c.closed = true
 	c.budget.release(c.open)

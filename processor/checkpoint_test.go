@@ -102,9 +102,11 @@ func TestCheckpointCommitPoint(t *testing.T) {
 			}
 			for i, s := range slots {
 				l.settle(s, tt.handOvers[i])
+				l.publish()
 			}
 			for _, i := range tt.acks {
 				slots[i].done()
+				l.publish()
 			}
 			if !slices.Equal(l.marks, tt.wantMarks) {
 				t.Errorf("marks = %v, want %v", l.marks, tt.wantMarks)
@@ -186,34 +188,46 @@ func TestCheckpointPauseResume(t *testing.T) {
 }
 
 func TestCheckpointClose(t *testing.T) {
-	l := newLedger(t)
-	l.handOff(records(0, 1, 2, 3), 2) // over the limit: paused
-	slots := l.take(nil)
-	l.settle(slots[0], 1)
-	l.settle(slots[1], 1)
-	slots[0].done()
-	marks := len(l.marks)
+	tests := []struct {
+		name      string
+		publish   bool
+		wantMarks []int64
+	}{
+		{name: "revoked: marks the last commit point", publish: true, wantMarks: []int64{1}},
+		{name: "lost: marks nothing", publish: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLedger(t)
+			l.handOff(records(0, 1, 2, 3), 2) // over the limit: paused
+			slots := l.take(nil)
+			l.settle(slots[0], 1)
+			l.settle(slots[1], 1)
+			slots[0].done() // moves the commit point to 1, not yet published
 
-	l.close()
-	if l.resumes != 1 {
-		t.Errorf("close of a paused partition: resumes = %d, want 1", l.resumes)
-	}
-	if l.b.used() != 0 {
-		t.Errorf("budget after close = %d, want every record returned", l.b.used())
-	}
-	slots[1].done() // a late ack, after revoke
-	if len(l.marks) != marks {
-		t.Errorf("a late ack marked %v after close", l.marks[marks:])
-	}
-	if l.b.used() != 0 {
-		t.Errorf("a late ack changed the budget to %d", l.b.used())
-	}
-	if l.handOff(records(4), 2) {
-		t.Errorf("handOff accepted records after close")
-	}
-	l.close() // twice is harmless
-	if l.resumes != 1 || l.b.used() != 0 {
-		t.Errorf("second close: resumes %d, budget %d", l.resumes, l.b.used())
+			l.close(tt.publish)
+			if l.resumes != 1 {
+				t.Errorf("close of a paused partition: resumes = %d, want 1", l.resumes)
+			}
+			if l.b.used() != 0 {
+				t.Errorf("budget after close = %d, want every record returned", l.b.used())
+			}
+			slots[1].done() // a late ack, after revoke
+			l.publish()
+			if !slices.Equal(l.marks, tt.wantMarks) {
+				t.Errorf("marks = %v, want %v", l.marks, tt.wantMarks)
+			}
+			if l.b.used() != 0 {
+				t.Errorf("a late ack changed the budget to %d", l.b.used())
+			}
+			if l.handOff(records(4), 2) {
+				t.Errorf("handOff accepted records after close")
+			}
+			l.close(true) // twice is harmless
+			if l.resumes != 1 || l.b.used() != 0 || !slices.Equal(l.marks, tt.wantMarks) {
+				t.Errorf("second close: resumes %d, budget %d, marks %v", l.resumes, l.b.used(), l.marks)
+			}
+		})
 	}
 }
 
@@ -269,11 +283,24 @@ func TestCheckpointConcurrentAcks(t *testing.T) {
 		}
 		close(dones)
 	}()
+	publishing := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-publishing:
+				return
+			default:
+				cp.publish()
+			}
+		}
+	}()
 	for i := 0; i < total; i += 100 {
 		cp.handOff(recs[i:i+100], 1<<30)
 	}
 	<-worker
 	wg.Wait()
+	publishing <- struct{}{}
+	cp.publish()
 
 	if !slices.IsSorted(marks) {
 		t.Errorf("marks went backwards")
@@ -300,6 +327,7 @@ func TestCheckpointSteadyStateAllocatesNothing(t *testing.T) {
 		for i := len(batch) - 1; i >= 0; i-- {
 			batch[i].done()
 		}
+		l.publish()
 		l.marks = l.marks[:0]
 	}
 	cycle() // warm up: slots and queues are made once
@@ -324,6 +352,7 @@ func BenchmarkCheckpoint(b *testing.B) {
 			cp.settle(s, 1)
 			s.done()
 		}
+		cp.publish()
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
 }

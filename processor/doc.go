@@ -28,8 +28,9 @@
 // hand-over to the sink. Acks arrive in any order from any goroutine. The
 // commit point is the offset after the last record of the longest prefix of
 // done records; offsets may have gaps (compaction, transaction markers), so
-// the ledger tracks records, never offset arithmetic. Whenever the commit
-// point moves, the ledger marks it with MarkCommitOffsets, and kgo commits
+// the ledger tracks records, never offset arithmetic. Four times per
+// commit_interval every ledger whose commit point moved marks it with
+// MarkCommitOffsets (once, however many acks moved it), and kgo commits the
 // marked offsets every commit_interval (AutoCommitMarks). Nothing is ever
 // marked, so nothing is ever committed, ahead of a record that is not done.
 //
@@ -38,14 +39,15 @@
 //
 //   - OnPartitionsAssigned starts a ledger and a worker per new partition.
 //   - OnPartitionsRevoked stops those partitions' workers and waits for
-//     them, closes their ledgers, and then commits the marked offsets, so the
-//     next owner starts right after the last record delivered here. Records
-//     still in the sink may be delivered later, but their acks can no longer
-//     mark: a late mark would put this member's offset back into a partition
-//     it no longer owns. The next owner delivers them again (at-least-once;
-//     receivers drop duplicates by messageId).
-//   - OnPartitionsLost does the same without committing: the group has
-//     already moved on.
+//     them, marks their ledgers a last time and closes them, and then
+//     commits the marked offsets, so the next owner starts right after the
+//     last record done here. Records still in the sink may be delivered
+//     later, but their acks can no longer mark: a late mark would put this
+//     member's offset back into a partition it no longer owns. The next
+//     owner delivers them again (at-least-once; receivers drop duplicates
+//     by messageId).
+//   - OnPartitionsLost closes them without marking or committing: the group
+//     has already moved on.
 //
 // Rebalances are blocked only while one poll's records are handed off
 // (BlockRebalanceOnPoll, released at once), so records polled before a
@@ -56,8 +58,8 @@
 // # Shutdown
 //
 // When Run's context ends the member stops fetching, lets every worker hand
-// over what it holds, flushes the sink (both within shutdown_timeout), closes
-// the ledgers, commits the marked offsets synchronously and leaves the
-// group. After a crash instead, the group resumes from the last commit and
+// over what it holds, flushes the sink (both within shutdown_timeout), marks
+// and closes the ledgers, commits the marked offsets synchronously and leaves
+// the group. After a crash instead, the group resumes from the last commit and
 // redelivers what was not done.
 package processor

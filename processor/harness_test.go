@@ -28,7 +28,7 @@ type cluster struct {
 	adm  *kadm.Client
 }
 
-func startCluster(t *testing.T, partitions int32) *cluster {
+func startCluster(t testing.TB, partitions int32) *cluster {
 	t.Helper()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
 	if err != nil {

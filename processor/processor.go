@@ -117,9 +117,38 @@ func (p *Processor) Run(ctx context.Context) error {
 	p.client.Store(cl)
 	p.log.Info("joining group", "group", p.cfg.Group, "topics", p.cfg.Topics)
 
+	// Marks go on through the shutdown's flush, so progress made then is
+	// committed even if the process is killed before the end.
+	pubCtx, stopPub := context.WithCancel(context.Background())
+	publishing := make(chan struct{})
+	go func() {
+		defer close(publishing)
+		p.publish(pubCtx)
+	}()
+	stopPublishing := func() { stopPub(); <-publishing }
+	defer stopPublishing()
+
 	p.poll(ctx, cl)
-	p.shutdown(ctx, cl, stopWork)
+	p.shutdown(ctx, cl, stopWork, stopPublishing)
 	return nil
+}
+
+// publish marks every partition's commit point, if it moved, a few times per
+// commit interval, so each autocommit carries what was done shortly before
+// it.
+func (p *Processor) publish(ctx context.Context) {
+	tick := time.NewTicker(p.cfg.CommitInterval / 4)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			for _, part := range p.snapshot() {
+				part.cp.publish()
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // clientOpts are the caller's connection options followed by the ones the
@@ -191,7 +220,7 @@ func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
 
 // shutdown stops fetching, lets the workers hand over what they hold, flushes
 // the sink, commits what is done and leaves the group.
-func (p *Processor) shutdown(ctx context.Context, cl *kgo.Client, stopWork context.CancelFunc) {
+func (p *Processor) shutdown(ctx context.Context, cl *kgo.Client, stopWork, stopPublishing func()) {
 	start := time.Now()
 	cl.PauseFetchTopics(p.cfg.Topics...)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.ShutdownTimeout)
@@ -211,8 +240,9 @@ func (p *Processor) shutdown(ctx context.Context, cl *kgo.Client, stopWork conte
 		p.log.Warn("flush at shutdown", "err", err, "timeout", p.cfg.ShutdownTimeout)
 	}
 
-	// Close the ledgers (no mark after this), then commit what is marked.
-	p.release(p.all(), "shutdown")
+	// Close the ledgers, marking each a last time, then commit.
+	stopPublishing()
+	p.release(p.all(), "shutdown", true)
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
 	defer ccancel()
 	if err := cl.CommitMarkedOffsets(cctx); err != nil {

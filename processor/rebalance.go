@@ -14,7 +14,7 @@ func (p *Processor) assigned(_ context.Context, cl *kgo.Client, assigned map[str
 	}
 	// A partition is revoked or lost before it can be assigned again; if
 	// an old one is somehow still here, retire it first.
-	p.release(assigned, "reassigned")
+	p.release(assigned, "reassigned", false)
 
 	p.mu.Lock()
 	for topic, ids := range assigned {
@@ -36,7 +36,7 @@ func (p *Processor) assigned(_ context.Context, cl *kgo.Client, assigned map[str
 // late ack can mark them, and then commits what was marked, so the next
 // owner starts right after the last record done here.
 func (p *Processor) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
-	if n := p.release(revoked, "revoked"); n > 0 {
+	if n := p.release(revoked, "revoked", true); n > 0 {
 		p.log.Info("partitions revoked", "group", p.cfg.Group, "partitions", revoked)
 	}
 	if err := cl.CommitMarkedOffsets(ctx); err != nil {
@@ -47,16 +47,17 @@ func (p *Processor) revoked(ctx context.Context, cl *kgo.Client, revoked map[str
 // lost is revoked without the commit: the group has moved on and another
 // member may already own these partitions.
 func (p *Processor) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
-	p.release(lost, "lost")
+	p.release(lost, "lost", false)
 	p.log.Warn("partitions lost", "group", p.cfg.Group, "partitions", lost)
 }
 
 // release removes the given partitions, stops their workers, waits for
-// them, and closes their ledgers. What those partitions still had in the
-// sink may be delivered later, but is never marked: their next owner
-// delivers it again from the committed offset (at-least-once). It returns
-// how many partitions it released.
-func (p *Processor) release(tps map[string][]int32, why string) int {
+// them, and closes their ledgers, marking their commit points a last time
+// when publish is set. What those partitions still had in the sink may be
+// delivered later, but is never marked: their next owner delivers it again
+// from the committed offset (at-least-once). It returns how many partitions
+// it released.
+func (p *Processor) release(tps map[string][]int32, why string, publish bool) int {
 	var parts []*partition
 	p.mu.Lock()
 	for topic, ids := range tps {
@@ -74,7 +75,7 @@ func (p *Processor) release(tps map[string][]int32, why string) int {
 	}
 	for _, part := range parts {
 		part.wait()
-		part.cp.close()
+		part.cp.close(publish)
 		p.log.Debug("partition released", "topic", part.topic, "partition", part.id, "why", why)
 	}
 	return len(parts)
