@@ -1,5 +1,3 @@
-// Command hookstream turns a Kafka topic of customer-data events into signed
-// webhook deliveries. See `hookstream --help` and the README.
 package main
 
 import (

@@ -122,7 +122,7 @@ func (w *worker) run(ctx context.Context) error {
 
 	runErr := proc.Run(ctx)
 	stopping.Store(true)
-	w.log.Info("worker stopping", "err", runErr)
+	w.log.Info("worker stopping")
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.ShutdownTimeout)
 	defer cancel()
@@ -159,8 +159,10 @@ func newLogger(cfg config.Log, out io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(out, opts))
 }
 
-// kgoLogger passes franz-go's logs to log, at the levels log has enabled
-// (franz-go's debug logs only when log is at debug).
+// kgoLogger passes franz-go's logs to log. franz-go's info logs (every
+// step of a rebalance) are logged at debug, its warnings and errors as such;
+// the processor logs the rebalances that matter at info itself. franz-go's
+// own debug logs (every request) are never passed.
 func kgoLogger(log *slog.Logger) kgo.Logger { return slogKgo{log} }
 
 type slogKgo struct{ log *slog.Logger }
@@ -169,8 +171,6 @@ func (l slogKgo) Level() kgo.LogLevel {
 	ctx := context.Background()
 	switch {
 	case l.log.Enabled(ctx, slog.LevelDebug):
-		return kgo.LogLevelDebug
-	case l.log.Enabled(ctx, slog.LevelInfo):
 		return kgo.LogLevelInfo
 	case l.log.Enabled(ctx, slog.LevelWarn):
 		return kgo.LogLevelWarn
@@ -186,8 +186,6 @@ func (l slogKgo) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 		lv = slog.LevelError
 	case kgo.LogLevelWarn:
 		lv = slog.LevelWarn
-	case kgo.LogLevelInfo:
-		lv = slog.LevelInfo
 	}
 	l.log.Log(context.Background(), lv, msg, keyvals...)
 }
