@@ -17,8 +17,9 @@ type PartitionStatus struct {
 	// -1 before the first fetch answered.
 	HighWatermark int64
 	// Committable is the offset the next commit carries for this
-	// partition: right after its longest prefix of done records. -1 until
-	// a record is done since the partition was assigned.
+	// partition: right after its longest prefix of done records. Until a
+	// record is done since the partition was assigned, it is the offset
+	// last committed, or -1 if none is known.
 	Committable int64
 	// Pending counts records fetched and not yet done; Queued those of them
 	// not yet processed.
@@ -32,14 +33,22 @@ type PartitionStatus struct {
 // topic and partition.
 func (p *Processor) Partitions() []PartitionStatus {
 	parts := p.snapshot()
+	var committed map[string]map[int32]kgo.EpochOffset
+	if cl := p.client.Load(); cl != nil {
+		committed = cl.CommittedOffsets()
+	}
 	out := make([]PartitionStatus, 0, len(parts))
 	for _, part := range parts {
 		st := part.cp.state()
+		next := st.next.Offset
+		if eo, ok := committed[part.topic][part.id]; ok && next < 0 {
+			next = eo.Offset
+		}
 		out = append(out, PartitionStatus{
 			Topic:         part.topic,
 			Partition:     part.id,
 			HighWatermark: part.hwm.Load(),
-			Committable:   st.next.Offset,
+			Committable:   next,
 			Pending:       st.open,
 			Queued:        st.queued,
 			Oldest:        st.oldest,
