@@ -296,3 +296,41 @@ func TestValueAndIsList(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionalSections(t *testing.T) {
+	tests := []struct {
+		name      string
+		yaml      string
+		tls, sasl bool
+		ca        string
+	}{
+		{"absent", "http: 127.0.0.1:1\n", false, false, ""},
+		{"empty tls turns TLS on", "kafka:\n  tls: {}\n", true, false, ""},
+		{"null tls stays off", "kafka:\n  tls:\n", false, false, ""},
+		{"tls with a CA", "kafka:\n  tls: {ca_file: ca.pem}\n", true, false, "ca.pem"},
+		{"sasl", "kafka:\n  sasl: {mechanism: PLAIN, username: u, password_env: P}\n", false, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			if err := c.LoadYAML("f.yaml", []byte(tt.yaml)); err != nil {
+				t.Fatalf("LoadYAML: %v", err)
+			}
+			if (c.Kafka.TLS != nil) != tt.tls || (c.Kafka.SASL != nil) != tt.sasl {
+				t.Errorf("TLS %v, SASL %v; want %v, %v", c.Kafka.TLS != nil, c.Kafka.SASL != nil, tt.tls, tt.sasl)
+			}
+			if tt.ca != "" && c.Kafka.TLS.CAFile != tt.ca {
+				t.Errorf("ca_file %q, want %q", c.Kafka.TLS.CAFile, tt.ca)
+			}
+		})
+	}
+	// An environment variable of an optional section turns it on too.
+	c := Default()
+	env := map[string]string{"HOOKSTREAM_TLS_SERVER_NAME": "kafka.internal"}
+	if err := c.ApplyEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }); err != nil {
+		t.Fatal(err)
+	}
+	if c.Kafka.TLS == nil || c.Kafka.TLS.ServerName != "kafka.internal" {
+		t.Errorf("HOOKSTREAM_TLS_SERVER_NAME did not turn TLS on: %+v", c.Kafka.TLS)
+	}
+}
