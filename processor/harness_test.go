@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ const topic = "events"
 
 // cluster is an in-process kfake cluster with a producer and an admin client.
 type cluster struct {
+	fake *kfake.Cluster
 	addr string
 	cl   *kgo.Client
 	adm  *kadm.Client
@@ -41,7 +43,7 @@ func startCluster(t testing.TB, partitions int32) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &cluster{addr: addr, cl: cl, adm: kadm.NewClient(cl)}
+	return &cluster{fake: c, addr: addr, cl: cl, adm: kadm.NewClient(cl)}
 }
 
 // fastOpts make a test client recover and notice rebalances quickly.
@@ -324,4 +326,27 @@ func rulesReady() bool {
 	}
 	_, err := rules.Compile(rules.Action{ID: "probe", Trigger: `type == "track"`, URL: "http://127.0.0.1/x"}, rules.Options{})
 	return err == nil
+}
+
+// logCapture is a slog.Handler that keeps the message of every record.
+type logCapture struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCapture) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logCapture) WithGroup(string) slog.Handler            { return l }
+func (l *logCapture) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, r.Message)
+	return nil
+}
+
+// has reports whether msg was logged.
+func (l *logCapture) has(msg string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.msgs, msg)
 }

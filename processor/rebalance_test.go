@@ -1,10 +1,14 @@
 package processor
 
 import (
+	"log/slog"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // eventually polls cond until it holds. Group membership changes inside
@@ -191,4 +195,39 @@ func TestStuckPartitionIsPaused(t *testing.T) {
 	c.waitCommitted(t, "g-stuck-part", "every partition at the end", func(got map[int32]int64) bool {
 		return got[0] == 600 && got[1] == 100 && got[2] == 100 && got[3] == 100
 	})
+}
+
+// TestLostPartitionsResume makes the group session fail: the member loses
+// its partitions without committing, rejoins, and delivers again everything
+// not done, from the committed offsets.
+func TestLostPartitionsResume(t *testing.T) {
+	const parts, n, heldFrom = 3, 30, 10
+	c := startCluster(t, parts)
+	c.produce(t, parts, n, poison)
+	var holding atomic.Bool
+	holding.Store(true)
+	sink := newTestSink(func(h handOver) bool { return holding.Load() && h.rec.Offset >= heldFrom })
+	logs := &logCapture{}
+	startMember(t, c, "g-lost", sink, func(cfg *Config) { cfg.Logger = slog.New(logs) })
+	sink.waitFor(t, "every record handed over", count(parts*n))
+	c.waitCommitted(t, "g-lost", "up to the held records", all(parts, heldFrom))
+
+	// One heartbeat answered with a fatal error ends the session.
+	c.fake.ControlKey(kmsg.Heartbeat.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp, nil, true
+	})
+	sink.waitFor(t, "the held records handed over again after rejoining", count(parts*n+parts*(n-heldFrom)))
+	for p, at := range c.committed(t, "g-lost") {
+		if at != heldFrom {
+			t.Fatalf("partition %d committed %d while offsets from %d are held", p, at, heldFrom)
+		}
+	}
+	if !logs.has("partitions lost") {
+		t.Errorf("the session failed but no partitions were reported lost")
+	}
+	holding.Store(false)
+	sink.release(func(handOver) bool { return true })
+	c.waitCommitted(t, "g-lost", "every partition at the end", all(parts, n))
 }
