@@ -52,7 +52,10 @@
 // itself; expr boxes each string field or map member a trigger reads (16
 // bytes). Render returns the URL as written when it has no {{ }}, and the raw
 // record bytes as the body when there is no payload, so a pass-through action
-// costs nothing beyond its trigger. A mapped payload is written straight into
+// costs nothing beyond its trigger. Each {{ expr }} value of a URL is
+// path-escaped, or query-escaped after the "?", so an event cannot add path
+// segments or query parameters; expressions may not appear in the host. A
+// mapped payload is written straight into
 // a reusable buffer with its keys in sorted order. A URL or payload failure is
 // a *MappingError: the caller dead-letters the record with reason "mapping".
 //

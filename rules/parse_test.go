@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -239,4 +240,31 @@ func FuzzParseYAML(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestJSONRoundTrip checks that an action written with json.Marshal (as
+// "rules apply" publishes it) reads back the same with ParseJSON.
+func TestJSONRoundTrip(t *testing.T) {
+	data, err := os.ReadFile("testdata/rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions, err := ParseYAML(data, "rules.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range actions {
+		rec, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseJSON(rec)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", a.ID, err, rec)
+		}
+		again, _ := json.Marshal(back)
+		if string(again) != string(rec) {
+			t.Errorf("%s: round trip changed the action:\n%s\n%s", a.ID, rec, again)
+		}
+	}
 }

@@ -34,8 +34,9 @@ const ReasonMapping = "mapping"
 // The body may alias raw or buf: a caller that keeps it beyond the next reuse
 // of either must copy it.
 func (c *Compiled) Render(ev *Event, raw []byte, v *vm.VM, buf []byte) (url string, body []byte, err error) {
-	url, err = c.url.render(ev, v, c.budget)
-	if err != nil {
+	if c.url.raw == "" { // not built by Compile
+		url = c.URL
+	} else if url, err = c.url.render(ev, v, c.budget); err != nil {
 		return "", nil, &MappingError{Action: c.ID, Field: "url", Err: err}
 	}
 	if c.payload == nil {
