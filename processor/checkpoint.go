@@ -58,12 +58,12 @@ type checkpoint struct {
 	free  []*slot
 	queue []*slot // handed off, not yet taken by the worker
 
-	open     int             // handed off and not yet done
-	next     kgo.EpochOffset // commit point; Offset -1 until a record is done
-	moved    bool            // next has changed since the last publish
-	closed   bool
-	paused   bool
-	resumeAt int
+	open   int             // handed off and not yet done
+	next   kgo.EpochOffset // commit point; Offset -1 until a record is done
+	moved  bool            // next has changed since the last publish
+	closed bool
+	paused bool
+	resume limits // when paused: resume once both counts are at or under these
 
 	budget *budget
 	hooks  checkpointHooks
@@ -73,12 +73,23 @@ func newCheckpoint(b *budget, hooks checkpointHooks) *checkpoint {
 	return &checkpoint{budget: b, hooks: hooks, next: kgo.EpochOffset{Epoch: -1, Offset: -1}}
 }
 
+// limits bound what one partition may hold before its fetching is paused.
+type limits struct {
+	// open bounds the records not done: the memory that records and their
+	// payloads take.
+	open int
+	// span bounds the records not yet passed by the commit point, done or
+	// not. A record stuck at the head (its action's endpoint down) keeps
+	// every later record in the ledger even once done; span keeps that
+	// bounded too, at the cost of pausing the partition until it moves.
+	span int
+}
+
 // handOff appends recs (one partition's, in fetch order) to the ledger and to
-// the worker's queue, each pending once for its processing. When more than
-// limit records are then not done, the partition is paused until half of
-// limit remain. It reports false, and takes nothing, once the checkpoint is
-// closed.
-func (c *checkpoint) handOff(recs []*kgo.Record, limit int) bool {
+// the worker's queue, each pending once for its processing. When the ledger
+// is then over lim, the partition is paused until it is back to half of
+// both. It reports false, and takes nothing, once the checkpoint is closed.
+func (c *checkpoint) handOff(recs []*kgo.Record, lim limits) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -92,8 +103,8 @@ func (c *checkpoint) handOff(recs []*kgo.Record, limit int) bool {
 	}
 	c.open += len(recs)
 	c.budget.add(len(recs))
-	if !c.paused && c.open > limit {
-		c.paused, c.resumeAt = true, limit/2
+	if !c.paused && (c.open > lim.open || c.size > lim.span) {
+		c.paused, c.resume = true, limits{open: lim.open / 2, span: lim.span / 2}
 		if c.hooks.pause != nil {
 			c.hooks.pause()
 		}
@@ -140,19 +151,23 @@ func (c *checkpoint) ack(s *slot) {
 // the oldest record not done.
 func (c *checkpoint) finish(s *slot) {
 	s.rec = nil
-	if !c.closed {
-		c.open--
-		c.budget.release(1)
-		if c.paused && c.open <= c.resumeAt {
-			c.paused = false
-			if c.hooks.resume != nil {
-				c.hooks.resume()
-			}
-		}
-	}
-	if c.ring[c.head] != s {
+	if c.closed {
+		c.advance()
 		return
 	}
+	c.open--
+	c.budget.release(1)
+	c.advance()
+	if c.paused && c.open <= c.resume.open && c.size <= c.resume.span {
+		c.paused = false
+		if c.hooks.resume != nil {
+			c.hooks.resume()
+		}
+	}
+}
+
+// advance moves the commit point over the done records at the head.
+func (c *checkpoint) advance() {
 	for c.size > 0 && c.ring[c.head].pending == 0 {
 		h := c.ring[c.head]
 		c.next = kgo.EpochOffset{Epoch: h.epoch, Offset: h.offset + 1}
@@ -160,8 +175,8 @@ func (c *checkpoint) finish(s *slot) {
 		c.head = (c.head + 1) & (len(c.ring) - 1)
 		c.size--
 		c.free = append(c.free, h)
+		c.moved = true
 	}
-	c.moved = true
 }
 
 // publish marks the commit point if it moved since the last publish, unless

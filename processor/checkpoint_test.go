@@ -30,6 +30,9 @@ func newLedger(t *testing.T) *ledger {
 	return l
 }
 
+// unlimited never pauses.
+var unlimited = limits{open: 1 << 30, span: 1 << 30}
+
 // records returns one record per offset, each with a timestamp of its own.
 func records(offsets ...int64) []*kgo.Record {
 	base := time.Date(2026, 11, 28, 6, 0, 0, 0, time.UTC)
@@ -93,7 +96,7 @@ func TestCheckpointCommitPoint(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLedger(t)
-			if !l.handOff(records(tt.offsets...), 1<<20) {
+			if !l.handOff(records(tt.offsets...), unlimited) {
 				t.Fatal("handOff refused by an open checkpoint")
 			}
 			slots := l.take(nil)
@@ -132,8 +135,8 @@ func TestCheckpointCommitPoint(t *testing.T) {
 func TestCheckpointOldestAndQueue(t *testing.T) {
 	l := newLedger(t)
 	recs := records(4, 9, 20)
-	l.handOff(recs[:2], 100)
-	l.handOff(recs[2:], 100)
+	l.handOff(recs[:2], unlimited)
+	l.handOff(recs[2:], unlimited)
 	if st := l.state(); st.queued != 3 || st.open != 3 || !st.oldest.Equal(recs[0].Timestamp) {
 		t.Fatalf("state = %+v, want 3 queued, 3 open, oldest %v", st, recs[0].Timestamp)
 	}
@@ -159,32 +162,55 @@ func TestCheckpointOldestAndQueue(t *testing.T) {
 }
 
 func TestCheckpointPauseResume(t *testing.T) {
-	l := newLedger(t)
-	l.handOff(records(0, 1, 2), 4)
-	if l.pauses != 0 {
-		t.Fatalf("paused at 3 open with limit 4")
-	}
-	l.handOff(records(3, 4, 5), 4)
-	l.handOff(records(6), 4)
-	if l.pauses != 1 {
-		t.Fatalf("pauses = %d after going over the limit, want 1", l.pauses)
-	}
-	slots := l.take(nil)
-	for _, s := range slots[:4] {
-		l.settle(s, 0)
-	}
-	// 7 handed off, 4 done: 3 open, over the resume mark of 2.
-	if l.resumes != 0 {
-		t.Fatalf("resumed with 3 open, want to wait for 2")
-	}
-	l.settle(slots[4], 0)
-	if l.resumes != 1 {
-		t.Fatalf("resumes = %d at 2 open, want 1", l.resumes)
-	}
-	l.handOff(records(7), 4)
-	if l.pauses != 1 {
-		t.Fatalf("paused again at 3 open")
-	}
+	t.Run("records not done", func(t *testing.T) {
+		l := newLedger(t)
+		lim := limits{open: 4, span: 1 << 30}
+		l.handOff(records(0, 1, 2), lim)
+		if l.pauses != 0 {
+			t.Fatalf("paused at 3 open with limit 4")
+		}
+		l.handOff(records(3, 4, 5), lim)
+		l.handOff(records(6), lim)
+		if l.pauses != 1 {
+			t.Fatalf("pauses = %d after going over the limit, want 1", l.pauses)
+		}
+		slots := l.take(nil)
+		for _, s := range slots[:4] {
+			l.settle(s, 0)
+		}
+		// 7 handed off, 4 done: 3 open, over the resume mark of 2.
+		if l.resumes != 0 {
+			t.Fatalf("resumed with 3 open, want to wait for 2")
+		}
+		l.settle(slots[4], 0)
+		if l.resumes != 1 {
+			t.Fatalf("resumes = %d at 2 open, want 1", l.resumes)
+		}
+		l.handOff(records(7), lim)
+		if l.pauses != 1 {
+			t.Fatalf("paused again at 3 open")
+		}
+	})
+	t.Run("records behind a stuck one", func(t *testing.T) {
+		l := newLedger(t)
+		lim := limits{open: 100, span: 4}
+		l.handOff(records(0, 1, 2, 3, 4, 5), lim)
+		if l.pauses != 1 {
+			t.Fatalf("pauses = %d with 6 uncommitted records and a span of 4, want 1", l.pauses)
+		}
+		slots := l.take(nil)
+		l.settle(slots[0], 1) // stuck at the head
+		for _, s := range slots[1:] {
+			l.settle(s, 0)
+		}
+		if st := l.state(); st.open != 1 || l.resumes != 0 {
+			t.Fatalf("%d open, %d resumes: a stuck head must keep the partition paused", st.open, l.resumes)
+		}
+		slots[0].done()
+		if l.resumes != 1 {
+			t.Fatalf("resumes = %d once the head moved, want 1", l.resumes)
+		}
+	})
 }
 
 func TestCheckpointClose(t *testing.T) {
@@ -199,7 +225,7 @@ func TestCheckpointClose(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLedger(t)
-			l.handOff(records(0, 1, 2, 3), 2) // over the limit: paused
+			l.handOff(records(0, 1, 2, 3), limits{open: 2, span: 1 << 30}) // over the limit: paused
 			slots := l.take(nil)
 			l.settle(slots[0], 1)
 			l.settle(slots[1], 1)
@@ -220,7 +246,7 @@ func TestCheckpointClose(t *testing.T) {
 			if l.b.used() != 0 {
 				t.Errorf("a late ack changed the budget to %d", l.b.used())
 			}
-			if l.handOff(records(4), 2) {
+			if l.handOff(records(4), limits{open: 2, span: 1 << 30}) {
 				t.Errorf("handOff accepted records after close")
 			}
 			l.close(true) // twice is harmless
@@ -295,7 +321,7 @@ func TestCheckpointConcurrentAcks(t *testing.T) {
 		}
 	}()
 	for i := 0; i < total; i += 100 {
-		cp.handOff(recs[i:i+100], 1<<30)
+		cp.handOff(recs[i:i+100], unlimited)
 	}
 	<-worker
 	wg.Wait()
@@ -319,7 +345,7 @@ func TestCheckpointSteadyStateAllocatesNothing(t *testing.T) {
 	recs := records(0, 1, 2, 3, 4, 5, 6, 7)
 	var batch []*slot
 	cycle := func() {
-		l.handOff(recs, 1<<20)
+		l.handOff(recs, unlimited)
 		batch = l.take(batch)
 		for _, s := range batch {
 			l.settle(s, 1)
@@ -346,7 +372,7 @@ func BenchmarkCheckpoint(b *testing.B) {
 	}
 	var batch []*slot
 	for b.Loop() {
-		cp.handOff(recs, 1<<20)
+		cp.handOff(recs, unlimited)
 		batch = cp.take(batch)
 		for _, s := range batch {
 			cp.settle(s, 1)

@@ -68,8 +68,8 @@ func (part *partition) start(w *worker) {
 }
 
 // handOff gives recs to the worker; false if the partition is already closed.
-func (part *partition) handOff(recs []*kgo.Record, limit int) bool {
-	if !part.cp.handOff(recs, limit) {
+func (part *partition) handOff(recs []*kgo.Record, lim limits) bool {
+	if !part.cp.handOff(recs, lim) {
 		return false
 	}
 	select {

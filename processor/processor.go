@@ -69,16 +69,21 @@ func New(cfg Config) (*Processor, error) {
 	}, nil
 }
 
-// partitionLimit is how many records not done one of n assigned partitions
-// may hold before it is paused: twice its fair share of the budget, and at
-// most half of it. A single partition is limited by the budget alone, since
-// there is nobody to starve and pausing costs a re-fetch.
-func (p *Processor) partitionLimit(n int) int {
+// partitionLimits are what one of n assigned partitions may hold before it
+// is paused. Records not done: twice its fair share of the budget, and at
+// most half of it; a single partition is limited by the budget alone, since
+// there is nobody to starve and pausing costs a re-fetch. Records not yet
+// committed, done or not: four times its share, so the ledgers of all
+// partitions together hold at most four budgets' worth of slots (about 70
+// bytes each; a done record keeps no payload).
+func (p *Processor) partitionLimits(n int) limits {
 	b := p.cfg.MaxBuffered
-	if n <= 1 {
-		return b
+	n = max(1, n)
+	open := b
+	if n > 1 {
+		open = max(p.minPoll, min(b/2, 2*b/n))
 	}
-	return max(p.minPoll, min(b/2, 2*b/n))
+	return limits{open: open, span: max(open, 4*b/n)}
 }
 
 // Run waits for Config.Ready, joins the group and processes records until
@@ -204,7 +209,7 @@ func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
 	p.mu.Lock()
 	part := p.parts[topicPartition{fp.Topic, fp.Partition}]
-	limit := p.partitionLimit(len(p.parts))
+	lim := p.partitionLimits(len(p.parts))
 	p.mu.Unlock()
 	if part == nil {
 		return // no longer ours; its next owner reads it from the committed offset
@@ -213,7 +218,7 @@ func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
 	if len(fp.Records) == 0 {
 		return
 	}
-	if part.handOff(fp.Records, limit) {
+	if part.handOff(fp.Records, lim) {
 		p.metrics.EventsConsumed.Add(context.Background(), int64(len(fp.Records)), part.topicOpt)
 	}
 }
