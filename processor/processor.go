@@ -8,20 +8,10 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// maxPoll caps the records taken in one poll, so one poll's hand-off stays
-// short and the partitions' workers start early.
-const maxPoll = 10_000
-
-// commitTimeout bounds the final commit and the group leave at shutdown,
-// separately from ShutdownTimeout, so a flush that ran out of time still
-// commits what was done.
-const commitTimeout = 10 * time.Second
 
 // Processor is one member of the consumer group: it polls the source
 // topics, runs every record through the rules on a goroutine per partition,
@@ -138,24 +128,6 @@ func (p *Processor) Run(ctx context.Context) error {
 	return nil
 }
 
-// publish marks every partition's commit point, if it moved, a few times per
-// commit interval, so each autocommit carries what was done shortly before
-// it.
-func (p *Processor) publish(ctx context.Context) {
-	tick := time.NewTicker(p.cfg.CommitInterval / 4)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			for _, part := range p.snapshot() {
-				part.cp.publish()
-			}
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
 // clientOpts are the caller's connection options followed by the ones the
 // commit protocol depends on, which therefore win.
 func (p *Processor) clientOpts() []kgo.Opt {
@@ -173,91 +145,6 @@ func (p *Processor) clientOpts() []kgo.Opt {
 		kgo.OnPartitionsRevoked(p.revoked),
 		kgo.OnPartitionsLost(p.lost),
 	)
-}
-
-// poll is the poll loop: it takes as many records as the budget has room
-// for and hands each partition's records to that partition's worker. It
-// never waits on a partition; it waits only for room in the budget, and
-// returns when ctx ends.
-func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
-	for {
-		if p.budget.room() < p.minPoll && !p.budget.wait(ctx, p.minPoll) {
-			return
-		}
-		fs := cl.PollRecords(ctx, min(p.budget.room(), p.maxPoll))
-		if ctx.Err() != nil {
-			cl.AllowRebalance()
-			return // anything just polled is not handed off, so not committed
-		}
-		closed := false
-		fs.EachError(func(topic string, id int32, err error) {
-			if errors.Is(err, kgo.ErrClientClosed) {
-				closed = true
-				return
-			}
-			p.log.Warn("fetch", "topic", topic, "partition", id, "err", err)
-		})
-		fs.EachPartition(p.handOff)
-		cl.AllowRebalance()
-		if closed {
-			return
-		}
-	}
-}
-
-// handOff gives one partition's polled records to its worker.
-func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
-	p.mu.Lock()
-	part := p.parts[topicPartition{fp.Topic, fp.Partition}]
-	lim := p.partitionLimits(len(p.parts))
-	p.mu.Unlock()
-	if part == nil {
-		return // no longer ours; its next owner reads it from the committed offset
-	}
-	part.hwm.Store(fp.HighWatermark)
-	if len(fp.Records) == 0 {
-		return
-	}
-	if part.handOff(fp.Records, lim) {
-		p.metrics.EventsConsumed.Add(context.Background(), int64(len(fp.Records)), part.topicOpt)
-	}
-}
-
-// shutdown stops fetching, lets the workers hand over what they hold, flushes
-// the sink, commits what is done and leaves the group.
-func (p *Processor) shutdown(ctx context.Context, cl *kgo.Client, stopWork, stopPublishing func()) {
-	start := time.Now()
-	cl.PauseFetchTopics(p.cfg.Topics...)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.ShutdownTimeout)
-	defer cancel()
-	// At the deadline every partition's context ends, so a Send blocked on
-	// a full action queue returns.
-	defer context.AfterFunc(sctx, stopWork)()
-
-	parts := p.snapshot()
-	for _, part := range parts {
-		part.finish()
-	}
-	for _, part := range parts {
-		part.wait()
-	}
-	if err := p.cfg.Sink.Flush(sctx); err != nil {
-		p.log.Warn("flush at shutdown", "err", err, "timeout", p.cfg.ShutdownTimeout)
-	}
-
-	// Close the ledgers, marking each a last time, then commit.
-	stopPublishing()
-	p.release(p.all(), "shutdown", true)
-	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
-	defer ccancel()
-	if err := cl.CommitMarkedOffsets(cctx); err != nil {
-		p.log.Error("commit at shutdown", "group", p.cfg.Group, "err", err)
-	}
-	if err := cl.LeaveGroupContext(cctx); err != nil {
-		p.log.Warn("leave group", "group", p.cfg.Group, "err", err)
-	}
-	cl.Close()
-	p.log.Info("left group", "group", p.cfg.Group, "took", time.Since(start).Round(time.Millisecond))
 }
 
 // snapshot returns the current partitions.

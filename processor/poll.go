@@ -1,0 +1,60 @@
+package processor
+
+import (
+	"context"
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// maxPoll caps the records taken in one poll, so one poll's hand-off stays
+// short and the partitions' workers start early.
+const maxPoll = 10_000
+
+// poll is the poll loop: it takes as many records as the budget has room
+// for and hands each partition's records to that partition's worker. It
+// never waits on a partition; it waits only for room in the budget, and
+// returns when ctx ends.
+func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
+	for {
+		if p.budget.room() < p.minPoll && !p.budget.wait(ctx, p.minPoll) {
+			return
+		}
+		fs := cl.PollRecords(ctx, min(p.budget.room(), p.maxPoll))
+		if ctx.Err() != nil {
+			cl.AllowRebalance()
+			return // anything just polled is not handed off, so not committed
+		}
+		closed := false
+		fs.EachError(func(topic string, id int32, err error) {
+			if errors.Is(err, kgo.ErrClientClosed) {
+				closed = true
+				return
+			}
+			p.log.Warn("fetch", "topic", topic, "partition", id, "err", err)
+		})
+		fs.EachPartition(p.handOff)
+		cl.AllowRebalance()
+		if closed {
+			return
+		}
+	}
+}
+
+// handOff gives one partition's polled records to its worker.
+func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
+	p.mu.Lock()
+	part := p.parts[topicPartition{fp.Topic, fp.Partition}]
+	lim := p.partitionLimits(len(p.parts))
+	p.mu.Unlock()
+	if part == nil {
+		return // no longer ours; its next owner reads it from the committed offset
+	}
+	part.hwm.Store(fp.HighWatermark)
+	if len(fp.Records) == 0 {
+		return
+	}
+	if part.handOff(fp.Records, lim) {
+		p.metrics.EventsConsumed.Add(context.Background(), int64(len(fp.Records)), part.topicOpt)
+	}
+}
