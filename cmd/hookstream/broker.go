@@ -16,9 +16,9 @@ import (
 // brokerCmd runs the embedded Kafka-protocol broker until SIGINT or SIGTERM.
 func (c *cli) brokerCmd(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("broker", "broker [--listen ADDR] [--topic NAME:PARTITIONS]... [--data-dir DIR]")
-	listen := fs.String("listen", "127.0.0.1:9092", "address to listen on; port 0 picks a free port")
+	listen := fs.String("listen", "127.0.0.1:9092", "`ADDR` to listen on; port 0 picks a free port")
 	var topicFlags listFlag
-	fs.Var(&topicFlags, "topic", "topic to create as NAME:PARTITIONS (repeatable; default events:8)")
+	fs.Var(&topicFlags, "topic", "topic to create as `NAME:PARTITIONS` (repeatable; default events:8)")
 	dataDir := fs.String("data-dir", "", "keep records and committed offsets in `DIR` across restarts")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err

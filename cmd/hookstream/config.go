@@ -40,7 +40,7 @@ func addConfigFlags(fs *flag.FlagSet) *configFlags {
 			fs.String(s.Flag, "", help)
 		}
 	}
-	cf.path = fs.String("config", "", "YAML config file (env HOOKSTREAM_CONFIG)")
+	cf.path = fs.String("config", "", "YAML config `FILE` (env HOOKSTREAM_CONFIG)")
 	return cf
 }
 

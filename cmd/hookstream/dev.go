@@ -31,13 +31,13 @@ const (
 // same code as `run`) and its status page, all in one process.
 func (c *cli) devCmd(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("dev", "dev [--rate N] [--partitions N] [--broker ADDR] [--http ADDR] [--receiver ADDR]")
-	rate := fs.Float64("rate", 20, "sample events per second")
-	partitions := fs.Int("partitions", 8, "partitions of the events topic")
-	brokerAddr := fs.String("broker", "127.0.0.1:9092", "broker address; a free port is used if it is taken")
-	httpAddr := fs.String("http", "127.0.0.1:9464", "status page and metrics address; a free port is used if it is taken")
-	recvAddr := fs.String("receiver", "127.0.0.1:9400", "webhook receiver address; a free port is used if it is taken")
-	logFormat := fs.String("log-format", "text", "log encoding: json or text")
-	logLevel := fs.String("log-level", "warn", "debug, info, warn or error")
+	rate := fs.Float64("rate", 20, "`N` sample events per second")
+	partitions := fs.Int("partitions", 8, "`N` partitions of the events topic")
+	brokerAddr := fs.String("broker", "127.0.0.1:9092", "broker `ADDR`; a free port is used if it is taken")
+	httpAddr := fs.String("http", "127.0.0.1:9464", "status page and metrics `ADDR`; a free port is used if it is taken")
+	recvAddr := fs.String("receiver", "127.0.0.1:9400", "webhook receiver `ADDR`; a free port is used if it is taken")
+	logFormat := fs.String("log-format", "text", "log `FORMAT`: json or text")
+	logLevel := fs.String("log-level", "warn", "log `LEVEL`: debug, info, warn or error")
 	if err := parseFlags(fs, args, 0); err != nil {
 		return err
 	}

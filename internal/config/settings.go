@@ -15,19 +15,19 @@ type Setting struct {
 	Key   string // dotted config-file key, e.g. "kafka.brokers"
 	Flag  string // `hookstream run` flag name without dashes; "" = none
 	Env   string // environment variable
-	Usage string // one line for --help
+	Usage string // one line for --help; a `WORD` in backquotes names the flag's argument
 }
 
 // Settings lists every key that a flag or an environment variable can set,
 // in the order --help shows them.
 func Settings() []Setting {
 	return []Setting{
-		{"kafka.brokers", "brokers", "HOOKSTREAM_BROKERS", "Kafka seed brokers, host:port (comma-separated or repeated)"},
-		{"kafka.topics", "topic", "HOOKSTREAM_TOPIC", "source topic (repeatable)"},
-		{"kafka.group", "group", "HOOKSTREAM_GROUP", "consumer group"},
-		{"kafka.rules_topic", "rules-topic", "HOOKSTREAM_RULES_TOPIC", "compacted topic holding the actions"},
-		{"kafka.dlq_topic", "dlq-topic", "HOOKSTREAM_DLQ_TOPIC", "dead-letter topic"},
-		{"kafka.retry_topic", "retry-topic", "HOOKSTREAM_RETRY_TOPIC", "topic for events of a parked action"},
+		{"kafka.brokers", "brokers", "HOOKSTREAM_BROKERS", "Kafka seed brokers as `HOST:PORT` (comma-separated or repeated)"},
+		{"kafka.topics", "topic", "HOOKSTREAM_TOPIC", "source topic `NAME` (repeatable)"},
+		{"kafka.group", "group", "HOOKSTREAM_GROUP", "consumer group `NAME`"},
+		{"kafka.rules_topic", "rules-topic", "HOOKSTREAM_RULES_TOPIC", "`NAME` of the compacted topic holding the actions"},
+		{"kafka.dlq_topic", "dlq-topic", "HOOKSTREAM_DLQ_TOPIC", "`NAME` of the dead-letter topic"},
+		{"kafka.retry_topic", "retry-topic", "HOOKSTREAM_RETRY_TOPIC", "`NAME` of the topic for events of a parked action"},
 		{"kafka.tls.ca_file", "", "HOOKSTREAM_TLS_CA_FILE", "CA bundle for the brokers' certificates (enables TLS)"},
 		{"kafka.tls.cert_file", "", "HOOKSTREAM_TLS_CERT_FILE", "client certificate (enables TLS)"},
 		{"kafka.tls.key_file", "", "HOOKSTREAM_TLS_KEY_FILE", "client key (enables TLS)"},
@@ -35,16 +35,16 @@ func Settings() []Setting {
 		{"kafka.sasl.mechanism", "", "HOOKSTREAM_SASL_MECHANISM", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
 		{"kafka.sasl.username", "", "HOOKSTREAM_SASL_USERNAME", "SASL user"},
 		{"kafka.sasl.password_env", "", "HOOKSTREAM_SASL_PASSWORD_ENV", "name of the variable holding the SASL password"},
-		{"rules_file", "rules", "HOOKSTREAM_RULES", "static rules file instead of the rules topic"},
-		{"http", "http", "HOOKSTREAM_HTTP", "address of /metrics, /healthz, /readyz and the status page"},
-		{"max_event_bytes", "max-event-bytes", "HOOKSTREAM_MAX_EVENT_BYTES", "larger records are dead-lettered (too_large)"},
-		{"max_buffered_events", "max-buffered-events", "HOOKSTREAM_MAX_BUFFERED_EVENTS", "events held in memory before fetching pauses"},
-		{"commit_interval", "commit-interval", "HOOKSTREAM_COMMIT_INTERVAL", "how often delivered offsets are committed"},
-		{"shutdown_timeout", "shutdown-timeout", "HOOKSTREAM_SHUTDOWN_TIMEOUT", "longest wait to deliver what is in hand on exit"},
+		{"rules_file", "rules", "HOOKSTREAM_RULES", "static rules `FILE` instead of the rules topic"},
+		{"http", "http", "HOOKSTREAM_HTTP", "`ADDR` of /metrics, /healthz, /readyz and the status page"},
+		{"max_event_bytes", "max-event-bytes", "HOOKSTREAM_MAX_EVENT_BYTES", "records larger than `N` bytes are dead-lettered (too_large)"},
+		{"max_buffered_events", "max-buffered-events", "HOOKSTREAM_MAX_BUFFERED_EVENTS", "`N` events held in memory before fetching pauses"},
+		{"commit_interval", "commit-interval", "HOOKSTREAM_COMMIT_INTERVAL", "`DURATION` between commits of delivered offsets"},
+		{"shutdown_timeout", "shutdown-timeout", "HOOKSTREAM_SHUTDOWN_TIMEOUT", "longest `DURATION` to deliver what is in hand on exit"},
 		{"delivery.allowed_hosts", "", "HOOKSTREAM_ALLOWED_HOSTS", "only these webhook hosts are dialled (comma-separated)"},
 		{"delivery.deny_private_networks", "", "HOOKSTREAM_DENY_PRIVATE_NETWORKS", "refuse loopback, private, link-local and metadata addresses"},
-		{"log.format", "log-format", "HOOKSTREAM_LOG_FORMAT", "log encoding: json or text"},
-		{"log.level", "log-level", "HOOKSTREAM_LOG_LEVEL", "debug, info, warn or error"},
+		{"log.format", "log-format", "HOOKSTREAM_LOG_FORMAT", "log `FORMAT`: json or text"},
+		{"log.level", "log-level", "HOOKSTREAM_LOG_LEVEL", "log `LEVEL`: debug, info, warn or error"},
 	}
 }
 
