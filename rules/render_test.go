@@ -213,7 +213,7 @@ func TestRenderPayloadErrors(t *testing.T) {
 func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	values := []any{
 		nil, true, false, "", "plain", "quote\" back\\slash", "ctl \x00\x01\x1f\t\r\n", "html <&>", "\u2028\u2029", "日本語 🚀",
-		0.0, 1.0, -1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, -0.0,
+		0.0, 1.0, -1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64, math.Copysign(0, -1),
 		42, int64(-7), []any{1.0, "a", nil}, []string{"x", "y"}, map[string]any{"b": 1.0, "a": map[string]any{"z": []any{}}},
 		map[string]string{"k": "v"},
 	}
