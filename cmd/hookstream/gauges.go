@@ -52,9 +52,10 @@ func registerGauges(meter metric.Meter, src gaugeSources) (func() error, error) 
 }
 
 // partitionLag is the partition's end offset minus its committable offset.
-// Before any record is done since the partition was assigned, the lag is
-// known only when nothing is pending: the member then sits at the end (0).
-// Before the first fetch answered, it is unknown.
+// When no committable offset is known (nothing committed for the group and
+// nothing done yet), the lag is known only when nothing is pending: the
+// member then sits at the end (0). Before the first fetch answered, it is
+// unknown.
 func partitionLag(p processor.PartitionStatus) (int64, bool) {
 	switch {
 	case p.HighWatermark < 0:
