@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestCommitNeverPassesUndone holds some records' acks and samples the
@@ -207,5 +209,50 @@ func TestReadyGatesJoining(t *testing.T) {
 	}
 	if err := p.Run(context.Background()); !errors.Is(err, boom) {
 		t.Fatalf("Run with a failing Ready = %v, want it wrapped", err)
+	}
+}
+
+// TestAbortedTransactionSkipped: records of an aborted transaction are never
+// handed over, and the commit point steps over their offsets and the
+// transaction marker to the end of the partition.
+func TestAbortedTransactionSkipped(t *testing.T) {
+	c := startCluster(t, 1)
+	txn, err := kgo.NewClient(append(fastOpts(c.addr), kgo.TransactionalID("hookstream-test"),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(txn.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := txn.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := txn.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: poison(0, 100+i)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := txn.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		t.Fatal(err)
+	}
+	c.produce(t, 1, 3, poison) // offsets after the aborted ones and the marker
+
+	end, err := c.adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := end.Lookup(topic, 0)
+	sink := newTestSink(nil)
+	startMember(t, c, "g-txn", sink, nil)
+	c.waitCommitted(t, "g-txn", "at the end offset", all(1, want.Offset))
+	got := sink.snapshot()
+	if len(got) != 3 {
+		t.Fatalf("%d records handed over, want the 3 outside the aborted transaction", len(got))
+	}
+	for _, h := range got {
+		if h.rec.Offset < 4 {
+			t.Errorf("offset %d handed over: it belongs to the aborted transaction", h.rec.Offset)
+		}
 	}
 }

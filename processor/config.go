@@ -33,9 +33,10 @@ type Sink interface {
 
 // Config is everything a Processor needs. Zero values are documented defaults.
 type Config struct {
-	// Opts connect the client: seed brokers, TLS, SASL, logging. The
-	// processor adds the group, topics, balancer and commit options itself
-	// and they take precedence.
+	// Opts connect the client: seed brokers, TLS, SASL, logging, and may
+	// tune fetching (isolation level, reset offset, sizes). The processor
+	// sets the group, topics, balancer, commit options and rebalance
+	// callbacks itself, and those take precedence.
 	Opts []kgo.Opt
 	// Topics are the source topics (at least one).
 	Topics []string

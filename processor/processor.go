@@ -128,10 +128,16 @@ func (p *Processor) Run(ctx context.Context) error {
 	return nil
 }
 
-// clientOpts are the caller's connection options followed by the ones the
-// commit protocol depends on, which therefore win.
+// clientOpts are hookstream's consumer defaults, then the caller's options
+// (which may change those defaults), then the options the commit protocol
+// depends on, which therefore win.
+//
+// The defaults: read only committed records, so events from an aborted
+// transaction are never delivered; and kgo's own reset policy, so a new
+// group starts at the beginning of the topic (nothing is skipped).
 func (p *Processor) clientOpts() []kgo.Opt {
-	return append(slices.Clone(p.cfg.Opts),
+	defaults := []kgo.Opt{kgo.FetchIsolationLevel(kgo.ReadCommitted())}
+	return append(slices.Concat(defaults, p.cfg.Opts),
 		kgo.ConsumeTopics(p.cfg.Topics...),
 		kgo.ConsumerGroup(p.cfg.Group),
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
