@@ -1,13 +1,17 @@
 package processor
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -230,4 +234,68 @@ func TestLostPartitionsResume(t *testing.T) {
 	holding.Store(false)
 	sink.release(func(handOver) bool { return true })
 	c.waitCommitted(t, "g-lost", "every partition at the end", all(parts, n))
+}
+
+// blockingSink's Send blocks until its context ends, as a sink does while an
+// action's queue is full; it counts the sends it gave up on.
+type blockingSink struct {
+	*testSink
+	gaveUp atomic.Int64
+}
+
+func (s *blockingSink) Send(ctx context.Context, _ *rules.Compiled, _ string, _ []byte, _ *kgo.Record, _ func()) error {
+	<-ctx.Done()
+	s.gaveUp.Add(1)
+	return ctx.Err()
+}
+
+// TestBlockedSendsYieldToRebalanceAndShutdown: a member whose every Send is
+// stuck must still give partitions up in a rebalance, and still shut down
+// within ShutdownTimeout, committing nothing it did not deliver. The other
+// member then delivers everything.
+func TestBlockedSendsYieldToRebalanceAndShutdown(t *testing.T) {
+	if !rulesReady() {
+		t.Skip("rules cannot decode and compile yet")
+	}
+	const parts, n = 4, 20
+	set, err := rules.CompileAll([]rules.Action{{ID: "all", Trigger: `type == "track"`, URL: "http://hooks.test/all"}}, rules.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := &rules.Store{}
+	store.Swap(set)
+	withRules := func(cfg *Config) {
+		cfg.Rules = store
+		cfg.ShutdownTimeout = 300 * time.Millisecond
+	}
+	c := startCluster(t, parts)
+	c.produce(t, parts, n, func(p int32, i int) []byte {
+		return fmt.Appendf(nil, `{"type":"track","event":"E","messageId":"m-%d-%d"}`, p, i)
+	})
+
+	stuck := &blockingSink{testSink: newTestSink(nil)}
+	a := startMember(t, c, "g-blocked", stuck, withRules)
+	eventually(t, "A owning every partition", func() bool { return slices.Equal(a.Assigned()[topic], seq(parts)) })
+
+	sinkB := newTestSink(nil)
+	b := startMember(t, c, "g-blocked", sinkB, withRules)
+	eventually(t, "the partitions split between A and B", func() bool { return split(a.Assigned(), b.Assigned(), parts) })
+	for _, p := range b.Assigned()[topic] {
+		c.waitCommitted(t, "g-blocked", "B's partitions at the end", func(m map[int32]int64) bool { return m[p] == n })
+	}
+	for _, p := range a.Assigned()[topic] {
+		if at := c.committed(t, "g-blocked")[p]; at != 0 {
+			t.Errorf("partition %d committed at %d by a member that delivered nothing", p, at)
+		}
+	}
+
+	start := time.Now()
+	a.stop()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("shutdown with blocked sends took %v, shutdown timeout 300ms", took)
+	}
+	if stuck.gaveUp.Load() == 0 {
+		t.Errorf("no blocked Send was released by the revoke or the shutdown")
+	}
+	c.waitCommitted(t, "g-blocked", "every partition at the end, by B", all(parts, n))
 }
