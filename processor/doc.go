@@ -9,9 +9,10 @@
 // budget (max_buffered_events, counted from fetch until done) has room for,
 // and appends each partition's records to that partition's ledger and queue
 // without ever waiting on a partition. A partition that holds more than its
-// share of the budget is paused (PauseFetchPartitions) and resumed when it
-// has drained to half; when the whole budget is used, the poll loop stops
-// polling until acks free a useful amount of room.
+// share of the budget, or too many records behind one that is stuck, is
+// paused (PauseFetchPartitions) and resumed when it has drained to half; when
+// the whole budget is used, the poll loop stops polling until acks free a
+// useful amount of room.
 //
 // Each partition's worker decodes a record once, evaluates every enabled
 // trigger on that one decoded event, and hands each match to the sink with
