@@ -36,6 +36,7 @@ type runner struct {
 	completed chan int      // events of a finished request
 	attrs     actionAttrs
 	br        atomic.Pointer[breaker] // the current version's, for BreakerStates
+	ages      *ages                   // events not yet done, for OldestPending
 
 	cur       *policy
 	batchers  map[string]*batcher
@@ -61,6 +62,7 @@ func newRunner(s *Sink, id string) *runner {
 		flush:     make(chan struct{}, 1),
 		completed: make(chan int),
 		attrs:     newActionAttrs(id),
+		ages:      newAges(),
 		batchers:  map[string]*batcher{},
 	}
 }

@@ -7,13 +7,16 @@ import (
 )
 
 // item is one event handed to Send: its body bytes (kept alive by the caller
-// until done), its source record, the caller's done and the Flush
-// generation that counts it.
+// until done), its source record, the caller's done, the Flush generation
+// that counts it and the action's pending ages that count it (nil for dead
+// letters handed over directly).
 type item struct {
 	body []byte
 	rec  *kgo.Record
 	done func()
 	gen  *gen
+	ages *ages
+	sec  int64 // the key ages counts it under
 }
 
 // batch is one request's worth of events: one action version, one URL.

@@ -149,7 +149,7 @@ func (s *Sink) produceDead(d *pendingDead) {
 			s.finish(d.it)
 		case d.ctx.Err() != nil || s.ctx.Err() != nil:
 			s.log.Warn("dead letter abandoned", "action", d.l.action, "reason", d.l.reason, "error", err)
-			s.track.release(d.it.gen)
+			s.abandon(d.it)
 		default:
 			s.retrier.add(d, err)
 		}
@@ -214,7 +214,7 @@ func (q *dlqRetrier) run(ctx context.Context) {
 		q.mu.Unlock()
 		for _, d := range due {
 			if d.ctx.Err() != nil {
-				q.s.track.release(d.it.gen)
+				q.s.abandon(d.it)
 				continue
 			}
 			q.s.produceDead(d)

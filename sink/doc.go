@@ -26,9 +26,11 @@
 // honouring Retry-After, until retry.max_duration; 413 splits the batch in
 // halves; any other answer dead-letters the events as rejected.
 //
-// With Config.Tracer set, each request is a client span (trace.go): an
-// unbatched one continues its record's trace, a batched one links to its
-// records' traces, and the span's traceparent goes to the receiver.
+// With Config.Tracer set, each request is a client span named after the
+// action (trace.go) that links to the traces of the records it carries; an
+// unbatched one also continues its record's trace, and the span's
+// traceparent goes to the receiver. Each action counts its events not yet
+// done by record time (pending.go), for the age of the oldest one.
 //
 // Every request goes through the action's circuit breaker (breaker.go,
 // sony/gobreaker). Only retryable failures count against it; a 4xx proves

@@ -142,15 +142,21 @@ func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []b
 	if err != nil {
 		return fmt.Errorf("send to action %s: %w", a.ID, err)
 	}
-	g := s.track.add()
+	it := item{body: body, rec: rec, done: done, gen: s.track.add(), ages: r.ages}
+	if rec != nil {
+		it.sec = second(rec.Timestamp)
+	} else {
+		it.sec = second(time.Time{})
+	}
+	r.ages.add(it.sec)
 	select {
-	case r.in <- arrival{a: a, url: url, it: item{body: body, rec: rec, done: done, gen: g}}:
+	case r.in <- arrival{a: a, url: url, it: it}:
 		return nil
 	case <-ctx.Done():
-		s.track.release(g)
+		s.abandon(it)
 		return fmt.Errorf("send to action %s: %w", a.ID, ctx.Err())
 	case <-s.ctx.Done():
-		s.track.release(g)
+		s.abandon(it)
 		return fmt.Errorf("send to action %s: %w", a.ID, ErrClosed)
 	}
 }
@@ -175,6 +181,15 @@ func (s *Sink) runner(id string) (*runner, error) {
 func (s *Sink) finish(it item) {
 	if it.done != nil {
 		it.done()
+	}
+	s.abandon(it)
+}
+
+// abandon stops counting an event without calling its done: Flush no
+// longer waits for it and it no longer counts as pending.
+func (s *Sink) abandon(it item) {
+	if it.ages != nil {
+		it.ages.done(it.sec)
 	}
 	s.track.release(it.gen)
 }
