@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,12 @@ type worker struct {
 	source string       // where the rules came from, for the status page
 	httpLn net.Listener // bound by the caller so that port problems show early
 	log    *slog.Logger
+
+	// Set by `hookstream bench` only, nil otherwise: started receives the
+	// processor's partition status once it exists, and wrapHTTP wraps the
+	// delivery client (nil meaning the sink's default) to see answers.
+	started  func(status func() []processor.PartitionStatus)
+	wrapHTTP func(*http.Client) *http.Client
 }
 
 // run works until ctx ends, then shuts down in order: the processor stops
@@ -53,11 +60,15 @@ func (w *worker) run(ctx context.Context) error {
 	}
 	defer producer.Close()
 
+	httpClient := deliveryClient(w.cfg.Delivery)
+	if w.wrapHTTP != nil {
+		httpClient = w.wrapHTTP(httpClient)
+	}
 	snk := sink.New(sink.Config{
 		Producer:   producer,
 		DLQTopic:   w.cfg.Kafka.DLQTopic,
 		RetryTopic: w.cfg.Kafka.RetryTopic,
-		HTTP:       deliveryClient(w.cfg.Delivery),
+		HTTP:       httpClient,
 		UserAgent:  "hookstream/" + version,
 		Logger:     w.log.With("part", "sink"),
 		Metrics:    metrics,
@@ -83,6 +94,9 @@ func (w *worker) run(ctx context.Context) error {
 	})
 	if err != nil {
 		return usageError{err}
+	}
+	if w.started != nil {
+		w.started(proc.Partitions)
 	}
 
 	unregister, err := registerGauges(prov.Meter("hookstream"), gaugeSources{
