@@ -1,6 +1,3 @@
-// Package telemetry builds hookstream's OpenTelemetry instruments and the
-// Prometheus exporter behind /metrics. Instruments are created once and passed
-// to the packages that record them; there is no global meter provider.
 package telemetry
 
 import (
