@@ -34,6 +34,9 @@ func (c *cli) runCmd(ctx context.Context, args []string) error {
 		return usageError{err}
 	}
 	log := newLogger(cfg.Log, c.stderr)
+	if err := checkBrokers(ctx, &cfg, opts, log); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
 		return fmt.Errorf("http (%s): %w", cfg.Origin("http"), err)

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookstream/hookstream/internal/config"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// pki is a throw-away certificate authority with a broker certificate for
+// 127.0.0.1 and a client certificate, written as PEM files.
+type pki struct {
+	pool                    *x509.CertPool
+	caFile                  string
+	server                  tls.Certificate
+	clientCert, clientKey   string
+	strangerCert, strangerK string // a client certificate from another CA
+}
+
+func newPKI(t *testing.T) *pki {
+	t.Helper()
+	dir := t.TempDir()
+	ca, caKey := newCert(t, nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "hookstream test CA"},
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
+	srv, srvKey := newCert(t, ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+	cli, cliKey := newCert(t, ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "hookstream"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	other, otherKey := newCert(t, nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "other CA"},
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
+	stranger, strangerKey := newCert(t, other, otherKey, &x509.Certificate{Subject: pkix.Name{CommonName: "stranger"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	p := &pki{pool: x509.NewCertPool(), caFile: filepath.Join(dir, "ca.pem")}
+	p.pool.AddCert(ca)
+	writePEM(t, p.caFile, "CERTIFICATE", ca.Raw)
+	p.server = tls.Certificate{Certificate: [][]byte{srv.Raw}, PrivateKey: srvKey}
+	p.clientCert, p.clientKey = writePair(t, dir, "client", cli, cliKey)
+	p.strangerCert, p.strangerK = writePair(t, dir, "stranger", stranger, strangerKey)
+	return p
+}
+
+// newCert creates a certificate from tmpl, signed by parent (self-signed
+// when parent is nil).
+func newCert(t *testing.T, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, tmpl *x509.Certificate) (*x509.Certificate, *ecdsa.PrivateKey) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, err := rand.Int(rand.Reader, big.NewInt(1<<62))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.SerialNumber = serial
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	if tmpl.KeyUsage == 0 {
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, key
+}
+
+func writePair(t *testing.T, dir, name string, cert *x509.Certificate, key *ecdsa.PrivateKey) (string, string) {
+	t.Helper()
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
+	writePEM(t, certFile, "CERTIFICATE", cert.Raw)
+	writePEM(t, keyFile, "EC PRIVATE KEY", der)
+	return certFile, keyFile
+}
+
+func writePEM(t *testing.T, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// secureCluster is a kfake cluster that wants TLS with a client certificate
+// from p's CA and SASL, with one user per mechanism, all with password
+// "right-password".
+func secureCluster(t *testing.T, p *pki) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"),
+		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{p.server}, ClientCAs: p.pool,
+			ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}),
+		kfake.EnableSASL(),
+		kfake.Superuser(config.MechanismPlain, "plain-user", "right-password"),
+		kfake.Superuser(config.MechanismScramSHA256, "scram-user", "right-password"),
+		kfake.Superuser(config.MechanismScramSHA512, "scram-user", "right-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// TestKafkaMutualTLSAndSASL connects with TLS (CA and client certificate)
+// and each SASL mechanism at once, and checks that checkBrokers tells every
+// broken setting apart, naming the setting and never the password.
+func TestKafkaMutualTLSAndSASL(t *testing.T) {
+	p := newPKI(t)
+	c := secureCluster(t, p)
+	goodTLS := &config.TLS{CAFile: p.caFile, CertFile: p.clientCert, KeyFile: p.clientKey}
+	tests := []struct {
+		name      string
+		tls       *config.TLS
+		mechanism string
+		user      string
+		password  string
+		want      string // "" = connects; else a part of checkBrokers' error
+	}{
+		{"PLAIN", goodTLS, "PLAIN", "plain-user", "right-password", ""},
+		{"SCRAM-SHA-256", goodTLS, "SCRAM-SHA-256", "scram-user", "right-password", ""},
+		{"SCRAM-SHA-512", goodTLS, "SCRAM-SHA-512", "scram-user", "right-password", ""},
+		{"PLAIN wrong password", goodTLS, "PLAIN", "plain-user", "wrong-password", "the brokers refused PLAIN authentication as \"plain-user\" with the password from KAFKA_PASSWORD"},
+		{"SCRAM-SHA-256 wrong password", goodTLS, "SCRAM-SHA-256", "scram-user", "wrong-password", "refused SCRAM-SHA-256 authentication"},
+		{"SCRAM-SHA-512 wrong password", goodTLS, "SCRAM-SHA-512", "scram-user", "wrong-password", "refused SCRAM-SHA-512 authentication"},
+		{"unknown user", goodTLS, "SCRAM-SHA-512", "nobody", "right-password", "refused SCRAM-SHA-512 authentication as \"nobody\""},
+		{"no client certificate", &config.TLS{CAFile: p.caFile}, "SCRAM-SHA-512", "scram-user", "right-password", "kafka.tls: TLS with the brokers failed"},
+		{"client certificate of another CA", &config.TLS{CAFile: p.caFile, CertFile: p.strangerCert, KeyFile: p.strangerK},
+			"SCRAM-SHA-512", "scram-user", "right-password", "kafka.tls: TLS with the brokers failed"},
+		{"broker CA not trusted", &config.TLS{CertFile: p.clientCert, KeyFile: p.clientKey}, "SCRAM-SHA-512", "scram-user", "right-password",
+			"kafka.tls: the brokers' certificate is not trusted"},
+		{"no TLS at all", nil, "SCRAM-SHA-512", "scram-user", "right-password", "is TLS missing?"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.Kafka.Brokers = c.ListenAddrs()
+			cfg.Kafka.TLS = tt.tls
+			cfg.Kafka.SASL = &config.SASL{Mechanism: tt.mechanism, Username: tt.user, PasswordEnv: "KAFKA_PASSWORD"}
+			cl := &cli{lookupEnv: func(k string) (string, bool) { return tt.password, k == "KAFKA_PASSWORD" }}
+			opts, err := cl.kafkaOpts(&cfg)
+			if err != nil {
+				t.Fatalf("kafkaOpts: %v", err)
+			}
+			var logs bytes.Buffer
+			start := time.Now()
+			err = checkBrokers(context.Background(), &cfg, opts, slog.New(slog.NewTextHandler(&logs, nil)))
+			took := time.Since(start)
+			if tt.want == "" {
+				if err != nil || logs.Len() > 0 {
+					t.Fatalf("checkBrokers: %v (logs %q), want a connection", err, logs.String())
+				}
+				if pingErr := ping(t, opts); pingErr != nil {
+					t.Fatalf("ping: %v", pingErr)
+				}
+				return
+			}
+			var ue usageError
+			if !errors.As(err, &ue) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("checkBrokers = %v, want a usage error containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), tt.password) {
+				t.Errorf("the error holds the password: %v", err)
+			}
+			if took > brokerCheckTimeout/2 {
+				t.Errorf("checkBrokers took %v to give up; a refusal should be quick", took)
+			}
+		})
+	}
+}
+
+// TestCheckBrokersWaitsForUnreachable checks that brokers that are not up
+// yet are only warned about: the worker starts and keeps trying.
+func TestCheckBrokersWaitsForUnreachable(t *testing.T) {
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{freeAddr(t)}
+	opts, err := (&cli{lookupEnv: func(string) (string, bool) { return "", false }}).kafkaOpts(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	if err := checkBrokers(context.Background(), &cfg, opts, slog.New(slog.NewTextHandler(&logs, nil))); err != nil {
+		t.Fatalf("checkBrokers = %v, want nil and a warning", err)
+	}
+	if !strings.Contains(logs.String(), "kafka brokers not reachable yet") {
+		t.Errorf("no warning logged: %q", logs.String())
+	}
+}
+
+// TestWrongKafkaPasswordExitsQuickly runs the binary against a broker with
+// SASL and TLS: a wrong password ends it with exit status 2 and a message
+// naming the setting, within seconds, instead of a worker that never
+// consumes. A config file cannot hold the password itself.
+func TestWrongKafkaPasswordExitsQuickly(t *testing.T) {
+	p := newPKI(t)
+	c := secureCluster(t, p)
+	rules := writeFile(t, "rules.yaml", "actions:\n- id: a\n  trigger: \"true\"\n  url: http://127.0.0.1:1/in\n")
+	conf := func(extra string) string {
+		return writeFile(t, "hookstream.yaml", "kafka:\n  brokers: ["+c.ListenAddrs()[0]+"]\n"+
+			"  tls: {ca_file: "+p.caFile+", cert_file: "+p.clientCert+", key_file: "+p.clientKey+"}\n"+
+			"  sasl: {mechanism: SCRAM-SHA-512, username: scram-user, password_env: KAFKA_PASSWORD"+extra+"}\n")
+	}
+	tests := []struct {
+		name string
+		env  []string
+		conf string
+		want string
+	}{
+		{"wrong password", []string{"KAFKA_PASSWORD=wrong-password"}, conf(""),
+			`hookstream.yaml:4): the brokers refused SCRAM-SHA-512 authentication as "scram-user" with the password from KAFKA_PASSWORD`},
+		{"password not set", nil, conf(""),
+			"kafka.sasl.password_env (", // names the variable that is empty
+		},
+		{"password in the config file", []string{"KAFKA_PASSWORD=right-password"}, conf(", password: wrong-password"),
+			`unknown key "password" in kafka.sasl`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			r := hookstream(t, tt.env, "run", "--config", tt.conf, "--rules", rules, "--http", "127.0.0.1:0", "--group", "g")
+			if r.code != 2 {
+				t.Fatalf("exit %d, want 2\nstderr: %s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr %q does not say %q", r.stderr, tt.want)
+			}
+			if strings.Contains(r.stderr+r.stdout, "wrong-password") {
+				t.Errorf("the output holds the password: %s", r.stderr)
+			}
+			if took := time.Since(start); took > 15*time.Second {
+				t.Errorf("took %v to exit", took)
+			}
+		})
+	}
+}
