@@ -55,6 +55,10 @@ func (c *cli) devCmd(ctx context.Context, args []string) error {
 		return usageError{fmt.Errorf("dev: %w", err)}
 	}
 	log := newLogger(cfg.Log, c.stderr)
+	traces, err := c.tracingConfig()
+	if err != nil {
+		return err
+	}
 
 	// The broker, with hookstream's topics.
 	bcfg := brokerConfig(*brokerAddr, map[string]int32{"events": int32(*partitions)}, "")
@@ -127,6 +131,7 @@ func (c *cli) devCmd(ctx context.Context, args []string) error {
 		httpLn: httpLn,
 		log:    log,
 	}
+	w.tracing = traces
 	workErr := w.run(ctx) // returns after ctx ends and what was in hand is delivered
 
 	stopGen()
@@ -140,16 +145,16 @@ func (c *cli) devCmd(ctx context.Context, args []string) error {
 	return nil
 }
 
-// devBanner tells the user where to look.
+// devBanner tells the user where to look, the status page first.
 func (c *cli) devBanner(cfg *config.Config, recvBase string, rate float64, partitions int, set *rules.Set) {
 	var ids []string
 	for _, a := range set.Actions {
 		ids = append(ids, a.ID)
 	}
 	addr := cfg.Kafka.Brokers[0]
-	fmt.Fprintf(c.stdout, `hookstream dev is running (version %s)
+	fmt.Fprintf(c.stdout, `status page  http://%s/
 
-  status page  http://%s/
+hookstream dev (version %s) is running on this machine:
   metrics      http://%s/metrics
   broker       %s   (e.g. kcat -b %s -C -t events -e)
   receiver     %s   (checks X-Signature with the shared secret)
@@ -157,7 +162,7 @@ func (c *cli) devBanner(cfg *config.Config, recvBase string, rate float64, parti
   actions      %s (examples/rules.yaml)
 
 Deliveries as the receiver sees them (Ctrl-C to stop):
-`, version, cfg.HTTP, cfg.HTTP, addr, addr, recvBase, rate, partitions, strings.Join(ids, ", "))
+`, cfg.HTTP, version, cfg.HTTP, addr, addr, recvBase, rate, partitions, strings.Join(ids, ", "))
 }
 
 // devRules compiles the sample rules with each action sent to the local

@@ -3,10 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
+	"sync"
+	"time"
 
+	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/processor"
 	"github.com/hookstream/hookstream/rules"
+	"github.com/hookstream/hookstream/sink"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -14,13 +19,29 @@ import (
 // gaugeSources are the parts whose state the gauges read when scraped.
 type gaugeSources struct {
 	partitions func() []processor.PartitionStatus
-	breakers   func() map[string]int // action id → 0 closed, 1 half-open, 2 open
+	breakers   func() map[string]int       // action id → 0 closed, 1 half-open, 2 open
+	oldest     func() map[string]time.Time // action id → record time of its oldest event not done
 	store      *rules.Store
+	// metrics and topics, when set, get a zero series per action (and per
+	// topic) the first time a scrape sees it; see zeroSeries.
+	metrics *telemetry.Metrics
+	topics  []string
+	now     func() time.Time // default time.Now
 }
 
-// registerGauges adds the gauges read at each scrape: hookstream_consumer_lag,
-// hookstream_circuit_state and hookstream_rules_active. It returns a function
-// that unregisters them.
+// registerGauges adds the gauges read at each scrape:
+// hookstream_consumer_lag, hookstream_circuit_state,
+// hookstream_oldest_undelivered_seconds and hookstream_rules_active. It
+// returns a function that unregisters them.
+//
+// hookstream_consumer_lag covers only the partitions this member owns now:
+// a revoked partition is no longer observed, so its series disappears at the
+// next scrape and the sum over all workers counts each partition once.
+// hookstream_circuit_state and hookstream_oldest_undelivered_seconds have a
+// series for every action of the current rules (0 when it has no breaker or
+// nothing pending yet), so dashboards and alerts see an action before its
+// first event, plus any action removed from the rules that still has events
+// pending.
 func registerGauges(meter metric.Meter, src gaugeSources) (func() error, error) {
 	lag, err1 := meter.Int64ObservableGauge("hookstream_consumer_lag",
 		metric.WithDescription("Records of the partition not yet done: end offset minus the offset the next commit carries."))
@@ -28,10 +49,17 @@ func registerGauges(meter metric.Meter, src gaugeSources) (func() error, error) 
 		metric.WithDescription("Circuit breaker state per action: 0 closed, 1 half-open, 2 open."))
 	active, err3 := meter.Int64ObservableGauge("hookstream_rules_active",
 		metric.WithDescription("Enabled actions."))
-	if err := errors.Join(err1, err2, err3); err != nil {
+	oldest, err4 := meter.Float64ObservableGauge("hookstream_oldest_undelivered_seconds",
+		metric.WithDescription("Age of the oldest event not yet delivered or dead-lettered, per action, from its record timestamp."))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return nil, err
 	}
-	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	now := src.now
+	if now == nil {
+		now = time.Now
+	}
+	zero := &zeroSeries{metrics: src.metrics, topics: src.topics, seen: map[string]bool{}}
+	reg, err := meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		for _, p := range src.partitions() {
 			if n, ok := partitionLag(p); ok {
 				o.ObserveInt64(lag, n, metric.WithAttributeSet(attribute.NewSet(
@@ -39,16 +67,41 @@ func registerGauges(meter metric.Meter, src gaugeSources) (func() error, error) 
 					attribute.String("partition", strconv.Itoa(int(p.Partition))))))
 			}
 		}
-		for id, state := range src.breakers() {
-			o.ObserveInt64(circuit, int64(state), metric.WithAttributeSet(attribute.NewSet(attribute.String("action", id))))
+		set := src.store.Load()
+		zero.add(ctx, set)
+		states, pending := src.breakers(), src.oldest()
+		t := now()
+		for _, id := range actionIDs(set, pending) {
+			o.ObserveInt64(circuit, int64(states[id]), telemetry.Action(id))
+			age := 0.0
+			if ts, ok := pending[id]; ok {
+				age = max(0, t.Sub(ts).Seconds())
+			}
+			o.ObserveFloat64(oldest, age, telemetry.Action(id))
 		}
-		o.ObserveInt64(active, int64(src.store.Load().Enabled()))
+		o.ObserveInt64(active, int64(set.Enabled()))
 		return nil
-	}, lag, circuit, active)
+	}, lag, circuit, active, oldest)
 	if err != nil {
 		return nil, err
 	}
 	return reg.Unregister, nil
+}
+
+// actionIDs returns the ids of set's actions and of any other action with
+// events pending, sorted.
+func actionIDs(set *rules.Set, pending map[string]time.Time) []string {
+	ids := make([]string, 0, len(set.Actions)+len(pending))
+	for _, a := range set.Actions {
+		ids = append(ids, a.ID)
+	}
+	for id := range pending {
+		if set.Get(id) == nil {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // partitionLag is the partition's end offset minus its committable offset.
@@ -66,5 +119,52 @@ func partitionLag(p processor.PartitionStatus) (int64, bool) {
 		return 0, true
 	default:
 		return 0, false
+	}
+}
+
+// zeroSeries starts every per-action counter of a new action at 0, and the
+// consumed counter of every topic: Prometheus users expect a series to exist
+// before its first event, so that rate() and increase() see the first
+// increment and panels show 0 instead of "no data". Adding 0 to an
+// OpenTelemetry counter creates the series without changing its value.
+type zeroSeries struct {
+	metrics *telemetry.Metrics
+	topics  []string
+
+	mu   sync.Mutex // scrapes may run at once
+	seen map[string]bool
+}
+
+func (z *zeroSeries) add(ctx context.Context, set *rules.Set) {
+	if z.metrics == nil {
+		return
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	m := z.metrics
+	if !z.seen[""] {
+		z.seen[""] = true
+		for _, topic := range z.topics {
+			m.EventsConsumed.Add(ctx, 0, metric.WithAttributeSet(attribute.NewSet(attribute.String("topic", topic))))
+		}
+		m.RulesRejected.Add(ctx, 0)
+	}
+	for _, a := range set.Actions {
+		if z.seen[a.ID] {
+			continue
+		}
+		z.seen[a.ID] = true
+		id := attribute.String("action", a.ID)
+		for _, c := range []metric.Int64Counter{m.EventsMatched, m.EventsDelivered, m.EventsParked} {
+			c.Add(ctx, 0, telemetry.Action(a.ID))
+		}
+		// The dead-letter reasons that belong to an action; the poison
+		// reasons (decode, too_large) belong to none.
+		for _, reason := range []string{sink.ReasonRejected, sink.ReasonRetriesExhausted, sink.ReasonMapping} {
+			m.EventsDeadLettered.Add(ctx, 0, metric.WithAttributeSet(attribute.NewSet(id, attribute.String("reason", reason))))
+		}
+		for _, code := range []string{"2xx", "4xx", "5xx", "error"} {
+			m.Deliveries.Add(ctx, 0, metric.WithAttributeSet(attribute.NewSet(id, attribute.String("code", code))))
+		}
 	}
 }

@@ -21,6 +21,10 @@ func (c *cli) runCmd(ctx context.Context, args []string) error {
 	if *printConfig {
 		return cfg.Write(c.stdout)
 	}
+	traces, err := c.tracingConfig()
+	if err != nil {
+		return err
+	}
 	if cfg.RulesFile == "" {
 		return usagef("run: no rules: give --rules FILE (or rules_file in the config file, or HOOKSTREAM_RULES); "+
 			"reading actions from the rules topic %s is not available yet", cfg.Kafka.RulesTopic)
@@ -49,5 +53,6 @@ func (c *cli) runCmd(ctx context.Context, args []string) error {
 		httpLn: ln,
 		log:    log,
 	}
+	w.tracing = traces
 	return w.run(ctx)
 }

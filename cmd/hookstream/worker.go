@@ -31,6 +31,9 @@ type worker struct {
 	httpLn net.Listener // bound by the caller so that port problems show early
 	log    *slog.Logger
 
+	// tracing says where delivery spans go; the zero value: nowhere.
+	tracing telemetry.TracingConfig
+
 	// Set by `hookstream bench` only, nil otherwise: started receives the
 	// processor's partition status once it exists, and wrapHTTP wraps the
 	// delivery client (nil meaning the sink's default) to see answers.
@@ -50,6 +53,20 @@ func (w *worker) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("create metrics: %w", err)
 	}
+	logOTelErrors(w.log)
+	tracing, err := telemetry.NewTracing(ctx, w.tracing)
+	if err != nil {
+		return fmt.Errorf("start tracing: %w", err)
+	}
+	defer func() {
+		// Last, so every span has ended. A collector that cannot be
+		// reached costs at most this long and does not fail the exit.
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(tctx); err != nil {
+			w.log.Warn("spans not exported at exit", "err", err)
+		}
+	}()
 
 	producer, err := kgo.NewClient(slices.Concat(w.opts, []kgo.Opt{
 		kgo.ProducerLinger(5 * time.Millisecond),
@@ -72,6 +89,7 @@ func (w *worker) run(ctx context.Context) error {
 		UserAgent:  "hookstream/" + version,
 		Logger:     w.log.With("part", "sink"),
 		Metrics:    metrics,
+		Tracer:     tracing.Tracer("sink"),
 		// MaxBuffered per action is the sink's default; max_buffered_events
 		// bounds the processor, which holds every record until done.
 	})
@@ -102,7 +120,10 @@ func (w *worker) run(ctx context.Context) error {
 	unregister, err := registerGauges(prov.Meter("hookstream"), gaugeSources{
 		partitions: proc.Partitions,
 		breakers:   snk.BreakerStates,
+		oldest:     snk.OldestPending,
 		store:      w.store,
+		metrics:    metrics,
+		topics:     w.cfg.Kafka.Topics,
 	})
 	if err != nil {
 		return fmt.Errorf("create gauges: %w", err)
@@ -127,6 +148,8 @@ func (w *worker) run(ctx context.Context) error {
 			return nil
 		},
 		partitions: proc.Partitions,
+		breakers:   snk.BreakerStates,
+		oldest:     snk.OldestPending,
 	}
 	httpCtx, stopHTTP := context.WithCancel(context.WithoutCancel(ctx))
 	httpDone := serveHTTP(httpCtx, w.httpLn, st.handler(), 5*time.Second, w.log)
