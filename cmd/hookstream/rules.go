@@ -20,13 +20,16 @@ const rulesUsage = `Usage: hookstream rules <command> [flags]
 Commands:
   validate -f FILE                    check a rules file; every problem with its line
   test -f FILE --event EVENT.json     dry run: what each matching action would send
-  apply -f FILE                       publish a rules file to the rules topic (not implemented yet)
-  list                                list the actions on the rules topic (not implemented yet)
-  delete ID                           delete an action from the rules topic (not implemented yet)
+  apply -f FILE [--prune] [--dry-run] publish a rules file to the rules topic; --prune deletes
+                                      the actions the file no longer has
+  list [--output json]                list the actions on the rules topic, secrets masked
+  delete ID                           delete an action from the rules topic (a tombstone)
+
+apply, list and delete take --brokers, --rules-topic and --config (as run does).
 `
 
 // rulesCmd is `hookstream rules ...`.
-func (c *cli) rulesCmd(_ context.Context, args []string) error {
+func (c *cli) rulesCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(c.stderr, rulesUsage)
 		return usagef("rules: missing command (validate, test, apply, list, delete)")
@@ -39,8 +42,12 @@ func (c *cli) rulesCmd(_ context.Context, args []string) error {
 		return c.rulesValidate(rest)
 	case "test":
 		return c.rulesTest(rest)
-	case "apply", "list", "delete":
-		return usagef("rules %s: not implemented yet", cmd)
+	case "apply":
+		return c.rulesApply(ctx, rest)
+	case "list":
+		return c.rulesList(ctx, rest)
+	case "delete":
+		return c.rulesDelete(ctx, rest)
 	default:
 		return usagef("rules: unknown command %q (validate, test, apply, list, delete)", cmd)
 	}

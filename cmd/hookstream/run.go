@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net"
+
+	"github.com/hookstream/hookstream/rules"
+	"github.com/hookstream/hookstream/rules/topic"
 )
 
 // runCmd is `hookstream run`: the worker, one member of the consumer group.
 func (c *cli) runCmd(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("run", "run [--config FILE] [--brokers HOST:PORT]... [--topic NAME]... [--group G] --rules FILE [--http ADDR]")
+	fs := c.newFlagSet("run", "run [--config FILE] [--brokers HOST:PORT]... [--topic NAME]... [--group G] [--rules FILE | --rules-topic NAME] [--http ADDR]")
 	cf := addConfigFlags(fs)
 	printConfig := fs.Bool("print-config", false, "print the effective configuration, with where each value came from, and exit")
 	if err := parseFlags(fs, args, 0); err != nil {
@@ -25,21 +28,29 @@ func (c *cli) runCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.RulesFile == "" {
-		return usagef("run: no rules: give --rules FILE (or rules_file in the config file, or HOOKSTREAM_RULES); "+
-			"reading actions from the rules topic %s is not available yet", cfg.Kafka.RulesTopic)
-	}
 	opts, err := c.kafkaOpts(&cfg)
 	if err != nil {
 		return err
 	}
-	set, err := loadRulesFile(cfg.RulesFile, c.getenv)
-	if err != nil {
-		return usageError{err}
-	}
 	log := newLogger(cfg.Log, c.stderr)
 	if err := checkBrokers(ctx, &cfg, opts, log); err != nil {
 		return err
+	}
+	// Without a rules file, the actions come from the rules topic.
+	store, source := &rules.Store{}, "topic "+cfg.Kafka.RulesTopic
+	var follow *topic.Config
+	if cfg.RulesFile != "" {
+		set, err := loadRulesFile(cfg.RulesFile, c.getenv)
+		if err != nil {
+			return usageError{err}
+		}
+		store, source = newStore(set), "file "+cfg.RulesFile
+	} else {
+		if err := ensureRulesTopic(ctx, &cfg, opts, log); err != nil {
+			return err
+		}
+		fc := rulesFollower(&cfg, opts, store, c.getenv, log)
+		follow = &fc
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP)
 	if err != nil {
@@ -48,8 +59,9 @@ func (c *cli) runCmd(ctx context.Context, args []string) error {
 	w := &worker{
 		cfg:    &cfg,
 		opts:   opts,
-		store:  newStore(set),
-		source: "file " + cfg.RulesFile,
+		store:  store,
+		source: source,
+		follow: follow,
 		httpLn: ln,
 		log:    log,
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/processor"
 	"github.com/hookstream/hookstream/rules"
+	"github.com/hookstream/hookstream/rules/topic"
 	"github.com/hookstream/hookstream/sink"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -26,8 +27,12 @@ import (
 type worker struct {
 	cfg    *config.Config
 	opts   []kgo.Opt    // from kafkaOpts
-	store  *rules.Store // loaded before the worker starts
+	store  *rules.Store // loaded before the worker starts, or filled by follow
 	source string       // where the rules came from, for the status page
+	// follow, when set (no rules file), reads the actions from the rules
+	// topic into store: the processor joins its group only once the topic
+	// is read to its end, and /readyz fails until then.
+	follow *topic.Config
 	httpLn net.Listener // bound by the caller so that port problems show early
 	log    *slog.Logger
 
@@ -94,8 +99,18 @@ func (w *worker) run(ctx context.Context) error {
 		// bounds the processor, which holds every record until done.
 	})
 
-	// The rules come from a static file, loaded before the worker starts,
-	// so the processor has nothing to wait for (Ready is nil).
+	// Rules from a file are loaded before the worker starts, so the
+	// processor has nothing to wait for (Ready is nil); rules from the
+	// topic are waited for.
+	follower, stopFollowing, err := w.followRules(ctx, metrics)
+	if err != nil {
+		return err
+	}
+	defer stopFollowing()
+	var rulesReady func(context.Context) error
+	if follower != nil {
+		rulesReady = follower.Ready
+	}
 	var stopping atomic.Bool
 	proc, err := processor.New(processor.Config{
 		Opts:            slices.Concat(w.opts, []kgo.Opt{kgo.WithLogger(kgoLogger(w.log.With("client", "consumer")))}),
@@ -109,6 +124,7 @@ func (w *worker) run(ctx context.Context) error {
 		ShutdownTimeout: w.cfg.ShutdownTimeout,
 		Logger:          w.log.With("part", "processor"),
 		Metrics:         metrics,
+		Ready:           rulesReady,
 	})
 	if err != nil {
 		return usageError{err}
@@ -142,6 +158,8 @@ func (w *worker) run(ctx context.Context) error {
 			switch {
 			case stopping.Load():
 				return errors.New("shutting down")
+			case follower != nil && !follower.CaughtUp():
+				return errors.New("reading the rules topic " + w.follow.Topic)
 			case proc.Client() == nil:
 				return errors.New("not consuming yet")
 			}
