@@ -133,8 +133,9 @@ func (w *worker) run(ctx context.Context) error {
 		w.started(proc.Partitions)
 	}
 
+	partitions := newEndOffsets(proc.Client, proc.Partitions).partitions
 	unregister, err := registerGauges(prov.Meter("hookstream"), gaugeSources{
-		partitions: proc.Partitions,
+		partitions: partitions,
 		breakers:   snk.BreakerStates,
 		oldest:     snk.OldestPending,
 		store:      w.store,
@@ -165,7 +166,7 @@ func (w *worker) run(ctx context.Context) error {
 			}
 			return nil
 		},
-		partitions: proc.Partitions,
+		partitions: partitions,
 		breakers:   snk.BreakerStates,
 		oldest:     snk.OldestPending,
 	}
