@@ -27,16 +27,18 @@ type arrival struct {
 // Memory is bounded per action: once held (events gathered, queued or in
 // flight) reaches Config.MaxBuffered, run stops reading in, in fills up,
 // and Send blocks — back-pressure that reaches the caller whatever the
-// endpoint does.
+// endpoint does. An action whose endpoint is failing parks instead of
+// blocking (park.go); its parked events come back through a second runner,
+// its retry lane, which shares its breaker.
 type runner struct {
 	s         *Sink
 	id        string
 	in        chan arrival
 	flush     chan struct{} // a Flush asks for partial batches now
-	completed chan int      // events of a finished request
+	completed chan finished // a request ended
 	attrs     actionAttrs
-	br        atomic.Pointer[breaker] // the current version's, for BreakerStates
-	ages      *ages                   // events not yet done, for OldestPending
+	br        *atomic.Pointer[breaker] // the current version's, for BreakerStates; shared with the retry lane
+	ages      *ages                    // events not yet done, for OldestPending
 
 	cur       *policy
 	batchers  map[string]*batcher
@@ -47,6 +49,17 @@ type runner struct {
 	timer     *time.Timer
 	timerAt   time.Time
 	workers   sync.WaitGroup
+
+	pk   *parking               // a source runner's parking state; nil without Config.Group, and for a retry lane
+	src  *runner                // a retry lane's source runner
+	lane atomic.Pointer[runner] // a source runner's retry lane, made for the first parked event read back
+}
+
+// finished is the end of one request: n events delivered or dead-lettered,
+// and the ones handed back unsent because the action parked.
+type finished struct {
+	n      int
+	unsent []item
 }
 
 type deadline struct {
@@ -55,16 +68,21 @@ type deadline struct {
 }
 
 func newRunner(s *Sink, id string) *runner {
-	return &runner{
+	r := &runner{
 		s:         s,
 		id:        id,
 		in:        make(chan arrival, inQueue),
 		flush:     make(chan struct{}, 1),
-		completed: make(chan int),
+		completed: make(chan finished),
 		attrs:     newActionAttrs(id),
+		br:        new(atomic.Pointer[breaker]),
 		ages:      newAges(),
 		batchers:  map[string]*batcher{},
 	}
+	if s.cfg.Group != "" && s.cfg.Producer != nil {
+		r.pk = newParking(s.ctx)
+	}
+	return r
 }
 
 // inQueue is the hand-off buffer between Send and an action's goroutine.
@@ -87,9 +105,13 @@ func (r *runner) run(ctx context.Context) {
 		case a := <-in:
 			r.add(a)
 			r.drain()
-		case n := <-r.completed:
+		case f := <-r.completed:
 			r.inFlight--
-			r.held -= n
+			r.held -= f.n
+			r.parkUnsent(f.unsent)
+		case <-r.pk.wakeC():
+		case <-r.pk.timerC():
+			r.pk.timerAt = time.Time{}
 		case <-r.timer.C:
 			r.timerAt = time.Time{}
 			r.flushDue(time.Now())
@@ -100,9 +122,16 @@ func (r *runner) run(ctx context.Context) {
 				r.add(<-r.in)
 			}
 			r.flushAll()
+			if l := r.lane.Load(); l != nil {
+				select {
+				case l.flush <- struct{}{}:
+				default:
+				}
+			}
 		case <-ctx.Done():
 			return
 		}
+		r.parkStep(ctx)
 		r.dispatch(ctx)
 		r.armTimer()
 	}
@@ -135,8 +164,11 @@ func (r *runner) add(a arrival) {
 		r.flushAll()
 		r.cur = policyOf(a.a)
 		if br := r.br.Load(); br == nil || !sameBreaker(br.p, r.cur) {
-			r.br.Store(newBreaker(r.id, r.cur, r.s.log))
+			r.br.CompareAndSwap(br, newBreaker(r.id, r.cur, r.s.log)) // the other lane may have just made one
 		}
+	}
+	if r.parkTake(a.it) {
+		return
 	}
 	p := r.cur
 	if !p.batched {
@@ -226,8 +258,12 @@ func (r *runner) armTimer() {
 // dispatch starts requests for queued batches while slots are free. The
 // limit is the head batch's max_in_flight; a version with a lower limit
 // waits for the older requests to drain, so max_in_flight 1 keeps order
-// across a reload as well.
+// across a reload as well. A parked or draining action starts none.
 func (r *runner) dispatch(ctx context.Context) {
+	if r.holds() {
+		return
+	}
+	wait := r.waitContext(ctx)
 	for len(r.queue) > 0 && r.inFlight < r.queue[0].p.inFlight {
 		b := r.queue[0]
 		r.queue[0] = nil
@@ -237,9 +273,9 @@ func (r *runner) dispatch(ctx context.Context) {
 		}
 		r.inFlight++
 		r.workers.Go(func() {
-			r.deliver(ctx, b)
+			unsent := r.deliver(ctx, wait, b)
 			select {
-			case r.completed <- len(b.items):
+			case r.completed <- finished{n: len(b.items) - len(unsent), unsent: unsent}:
 			case <-ctx.Done():
 			}
 		})

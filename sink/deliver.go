@@ -19,53 +19,74 @@ const maxResponseBody = 64 << 10
 // deliver sends b until it is delivered, dead-lettered or ctx ends. It
 // calls each event's done (through the Sink) in the first two cases and
 // never in the last: an undelivered event stays undone, and so uncommitted.
+// When wait ends first (the action parked), it stops at its next wait and
+// returns the events it did not send, for the runner to park.
 //
 // The retry clock starts at the first attempt, not when the batch was
 // formed: batches queued behind a failing one (max_in_flight 1) have not
 // been tried yet, and waiting their turn is not failing. Time waiting on an
 // open breaker after the first attempt does count, since the endpoint is
 // failing for these events too.
-func (r *runner) deliver(ctx context.Context, b *batch) {
+func (r *runner) deliver(ctx, wait context.Context, b *batch) (unsent []item) {
 	r.s.metrics.BatchSize.Record(ctx, int64(len(b.items)), r.attrs.action)
 	var first time.Time
 	failures := 0
+	health := r.health()
+	// parked reports whether the action parked (rather than the Sink
+	// closing), so the events go back to be parked.
+	parked := func() bool { return ctx.Err() == nil && wait.Err() != nil }
 	for {
-		o, err := b.br.do(ctx, func() outcome { return r.post(ctx, b) })
+		o, err := b.br.do(wait, func() outcome { return r.post(ctx, b) })
 		if err != nil {
-			return
+			if parked() {
+				return b.items
+			}
+			return nil
 		}
 		b.attempts++
 		if first.IsZero() {
 			first = time.Now().Add(-o.took)
 		}
+		if o.class == classRetry {
+			health.failed(time.Now())
+		} else {
+			health.succeeded()
+		}
 		switch o.class {
 		case classSuccess:
 			r.delivered(b)
-			return
+			return nil
 		case classTooLarge:
 			if len(b.items) > 1 {
 				h1, h2 := split(b)
 				r.s.log.Debug("batch too large, splitting", "action", r.id, "events", len(b.items))
-				r.deliver(ctx, h1)
-				r.deliver(ctx, h2)
-				return
+				if rest := r.deliver(ctx, wait, h1); rest != nil {
+					return append(rest, h2.items...)
+				}
+				return r.deliver(ctx, wait, h2)
 			}
 			r.deadLetter(b, ReasonRejected, o)
-			return
+			return nil
 		case classPermanent:
 			r.deadLetter(b, ReasonRejected, o)
-			return
+			return nil
+		}
+		if parked() {
+			return b.items
 		}
 		failures++
-		wait := max(backoff(b.p.retry, failures, r.s.jitter), o.retryAfter)
-		if time.Since(first)+wait > b.p.retry.maxDuration {
+		pause := max(backoff(b.p.retry, failures, r.s.jitter), o.retryAfter)
+		if time.Since(first)+pause > b.p.retry.maxDuration {
 			r.deadLetter(b, ReasonRetriesExhausted, o)
-			return
+			return nil
 		}
 		r.s.log.Debug("delivery failed, will retry", "action", r.id, "events", len(b.items),
-			"status", o.status, "error", o.err, "attempts", b.attempts, "wait", wait)
-		if sleep(ctx, wait) != nil {
-			return
+			"status", o.status, "error", o.err, "attempts", b.attempts, "wait", pause)
+		if sleep(wait, pause) != nil {
+			if parked() {
+				return b.items
+			}
+			return nil
 		}
 	}
 }

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -57,7 +58,11 @@ type letter struct {
 // writes are retried with backoff until ctx ends or the Sink closes; done is
 // never called for a write that did not happen. done runs on the producer's
 // callback goroutine and must not block.
+//
+// A parked event read back from the retry topic is dead-lettered as its
+// source record: the same key, value, headers and source coordinates.
 func (s *Sink) DeadLetter(ctx context.Context, rec *kgo.Record, reason, action string, cause error, done func()) {
+	rec = s.sourceOf(rec)
 	s.writeDead(ctx, item{rec: rec, done: done, gen: s.track.add()}, letter{reason: reason, action: action, cause: cause})
 }
 
@@ -70,7 +75,8 @@ func (r *runner) deadLetter(b *batch, reason string, o outcome) {
 	}
 }
 
-// pendingDead is one dead letter on its way to the topic.
+// pendingDead is one dead letter, or one parked event (park set), on its
+// way to the topic.
 type pendingDead struct {
 	ctx   context.Context
 	rec   *kgo.Record
@@ -78,6 +84,7 @@ type pendingDead struct {
 	l     letter
 	tries int
 	due   time.Time
+	park  *runner // the action parking it; nil for a dead letter
 }
 
 func (s *Sink) writeDead(ctx context.Context, it item, l letter) {
@@ -114,7 +121,8 @@ func deadRecord(topic string, it item, l letter) *kgo.Record {
 func ownHeader(k string) bool {
 	switch k {
 	case HeaderReason, HeaderAction, HeaderStatus, HeaderError, HeaderSourceTopic,
-		HeaderSourcePartition, HeaderSourceOffset, HeaderAttempts, HeaderValueDropped:
+		HeaderSourcePartition, HeaderSourceOffset, HeaderAttempts, HeaderValueDropped,
+		HeaderSourceKey, HeaderSourceTimestamp:
 		return true
 	}
 	return false
@@ -141,8 +149,10 @@ func errorText(l letter) string {
 // event's done. A failed write goes to the retrier; a write whose context
 // ended is abandoned: its event is not done, only no longer awaited.
 func (s *Sink) produceDead(d *pendingDead) {
-	s.cfg.Producer.Produce(d.ctx, d.rec, func(_ *kgo.Record, err error) {
+	s.cfg.Producer.Produce(d.ctx, d.rec, func(rec *kgo.Record, err error) {
 		switch {
+		case err == nil && d.park != nil:
+			d.park.parkWritten(d.it, rec)
 		case err == nil:
 			s.metrics.EventsDeadLettered.Add(context.Background(), 1, metric.WithAttributeSet(
 				attribute.NewSet(attribute.String("action", d.l.action), attribute.String("reason", d.l.reason))))
@@ -150,6 +160,9 @@ func (s *Sink) produceDead(d *pendingDead) {
 		case d.ctx.Err() != nil || s.ctx.Err() != nil:
 			s.log.Warn("dead letter abandoned", "action", d.l.action, "reason", d.l.reason, "error", err)
 			s.abandon(d.it)
+			if d.park != nil {
+				d.park.parkWritten(d.it, nil)
+			}
 		default:
 			s.retrier.add(d, err)
 		}
@@ -169,6 +182,14 @@ func (q *dlqRetrier) add(d *pendingDead, err error) {
 	d.tries++
 	wait := min(100*time.Millisecond<<min(d.tries-1, 10), 10*time.Second)
 	wait = wait/2 + rand.N(wait/2+1)
+	if errors.Is(err, kerr.MessageTooLarge) && d.park != nil {
+		// The retry topic will never take this event: dead-letter it
+		// instead, rather than hold its source partition for good.
+		d.park.parkWritten(d.it, nil)
+		q.s.writeDead(d.ctx, d.it, letter{reason: ReasonRejected, action: d.l.action,
+			cause: fmt.Errorf("park in %s: %w", d.rec.Topic, err)})
+		return
+	}
 	if errors.Is(err, kerr.MessageTooLarge) && d.rec.Value != nil {
 		// The DLQ topic will never take this value (a too_large event, or a
 		// broker with a smaller max.message.bytes). Retrying forever would
@@ -179,7 +200,7 @@ func (q *dlqRetrier) add(d *pendingDead, err error) {
 		d.rec.Value = nil
 		wait = 0
 	}
-	q.s.log.Warn("dead letter write failed, will retry", "action", d.l.action, "reason", d.l.reason,
+	q.s.log.Warn("dead letter write failed, will retry", "topic", d.rec.Topic, "action", d.l.action, "reason", d.l.reason,
 		"tries", d.tries, "wait", wait, "error", err)
 	d.due = time.Now().Add(wait)
 	q.mu.Lock()
@@ -215,6 +236,9 @@ func (q *dlqRetrier) run(ctx context.Context) {
 		for _, d := range due {
 			if d.ctx.Err() != nil {
 				q.s.abandon(d.it)
+				if d.park != nil {
+					d.park.parkWritten(d.it, nil)
+				}
 				continue
 			}
 			q.s.produceDead(d)

@@ -46,8 +46,19 @@
 // goroutine. Events still undelivered are left undone, so their offsets are
 // not committed and a restart delivers them again (at-least-once).
 //
-// Not built yet: parking an action that has failed for longer than
-// retry.park_after to the retry topic. The seam for it is the retry loop in
-// deliver.go, which already knows how long a batch has been failing, and
-// dlq.go's writer, which a parking writer would mirror.
+// Isolation (park.go): an action whose endpoint has failed for longer than
+// retry.park_after — or that is failing and holds Config.MaxBuffered
+// events, where Send would otherwise block and stall every other action of
+// the caller — parks. Its requests stop at their next wait, and their
+// events, the queued ones and every later one are written to the retry
+// topic in source order, keyed by the action id so that they share one
+// partition, with the source record's value and headers and headers naming
+// the action and the source; each is done once the write is acknowledged.
+// The processor reads the retry topic back and hands each event to Send,
+// which routes it to the action's retry lane: a second runner with the
+// same breaker that delivers but never parks, so while the endpoint is
+// down the lane holds its events and back-pressure reaches only the retry
+// partition's reader. The action delivers directly again only once the
+// group's committed offsets on the retry topic (Config.Group) show that
+// everything it parked is done, so no new event overtakes a parked one.
 package sink

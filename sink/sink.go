@@ -18,9 +18,14 @@ import (
 
 // Config is everything a Sink needs. Zero values are documented defaults.
 type Config struct {
-	Producer   *kgo.Client // writes dead letters (and, later, parked events); required
+	Producer   *kgo.Client // writes dead letters and parked events; required
 	DLQTopic   string      // default "hookstream.dlq"
 	RetryTopic string      // default "hookstream.retry"
+	// Group is the consumer group that reads RetryTopic. A parked action
+	// reads the group's committed offsets there to learn when its parked
+	// events are delivered, and only then delivers directly again (see
+	// park.go). Empty: actions never park.
+	Group string
 	// HTTP sends the requests. Default: a client with keep-alive pools sized
 	// for max_in_flight. Redirects are never followed (the Sink uses a copy
 	// of the client with CheckRedirect set): a redirected POST would become
@@ -133,12 +138,17 @@ func New(cfg Config) *Sink {
 // acknowledged), from a goroutine of the Sink; it must not block. body must
 // stay unchanged until then. Send blocks while the action holds
 // Config.MaxBuffered events, until ctx ends; it then returns ctx's error and
-// done is never called.
+// done is never called. A record of Config.RetryTopic is a parked event
+// read back: it goes to the action's retry lane (park.go), which delivers
+// it but never parks it again.
 func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error {
 	if a == nil {
 		return errors.New("send: nil action")
 	}
 	r, err := s.runner(a.ID)
+	if err == nil {
+		r, rec, err = s.lane(r, rec) // a parked event read back goes through the retry lane
+	}
 	if err != nil {
 		return fmt.Errorf("send to action %s: %w", a.ID, err)
 	}

@@ -1,0 +1,361 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hookstream/hookstream/rules"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+const retryTopic = "hookstream.retry"
+
+// parkAction is an action that parks 200ms after its endpoint starts
+// failing.
+func parkAction(id string) *rules.Compiled {
+	return testAction(id, func(a *rules.Compiled) {
+		a.Retry.ParkAfter = rules.Duration(200 * time.Millisecond)
+		a.Breaker = rules.Breaker{Failures: 2, OpenFor: rules.Duration(100 * time.Millisecond)}
+	})
+}
+
+func TestParkRecordKeepsTheSourceRecord(t *testing.T) {
+	ts := time.UnixMilli(1_700_000_000_123)
+	cases := []struct {
+		name string
+		src  *kgo.Record
+	}{
+		{"keyed with headers", &kgo.Record{Topic: "events", Partition: 7, Offset: 42, Key: []byte("u-1"), Value: []byte(`{"a":1}`),
+			Timestamp: ts, Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-def-01")}}}},
+		{"no key", &kgo.Record{Topic: "events", Partition: 0, Offset: 0, Value: []byte(`{}`), Timestamp: ts}},
+		{"empty key", &kgo.Record{Topic: "other", Partition: 2, Offset: 9, Key: []byte{}, Value: []byte(`{}`), Timestamp: ts}},
+		{"own headers of an earlier dead letter are dropped", &kgo.Record{Topic: "events", Partition: 1, Offset: 5, Value: []byte(`{}`), Timestamp: ts,
+			Headers: []kgo.RecordHeader{{Key: HeaderReason, Value: []byte("rejected")}, {Key: HeaderAction, Value: []byte("old")}, {Key: "x", Value: []byte("y")}}}},
+	}
+	s := &Sink{}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := parkRecord(retryTopic, "crm", item{rec: c.src})
+			if out.Topic != retryTopic || string(out.Key) != "crm" || string(out.Value) != string(c.src.Value) || !out.Timestamp.Equal(ts) {
+				t.Fatalf("parked record %s key %q value %s at %v", out.Topic, out.Key, out.Value, out.Timestamp)
+			}
+			if v, _ := header(out, HeaderAction); v != "crm" {
+				t.Errorf("%s = %q, want crm", HeaderAction, v)
+			}
+			// Read back, as the processor hands it over: its own coordinates
+			// in the retry topic, and a timestamp of its own.
+			out.Partition, out.Offset, out.Timestamp = 2, 1000, time.Now()
+			back := s.sourceOf(out)
+			if back.Topic != c.src.Topic || back.Partition != c.src.Partition || back.Offset != c.src.Offset {
+				t.Errorf("restored %s/%d@%d, want %s/%d@%d", back.Topic, back.Partition, back.Offset, c.src.Topic, c.src.Partition, c.src.Offset)
+			}
+			if (back.Key == nil) != (c.src.Key == nil) || string(back.Key) != string(c.src.Key) {
+				t.Errorf("restored key %q (nil %v), want %q (nil %v)", back.Key, back.Key == nil, c.src.Key, c.src.Key == nil)
+			}
+			if !back.Timestamp.Equal(ts) {
+				t.Errorf("restored timestamp %v, want %v", back.Timestamp, ts)
+			}
+			var want []kgo.RecordHeader
+			for _, h := range c.src.Headers {
+				if !ownHeader(h.Key) {
+					want = append(want, h)
+				}
+			}
+			if fmt.Sprint(back.Headers) != fmt.Sprint(want) && len(back.Headers)+len(want) > 0 {
+				t.Errorf("restored headers %v, want %v", back.Headers, want)
+			}
+		})
+	}
+}
+
+// retryReader plays the processor's part for the retry topic: it reads the
+// parked events and hands each back to the Sink, committing each one's
+// offset for group once it is done (an action with max_in_flight 1 finishes
+// them in order).
+type retryReader struct {
+	cons  *kgo.Client
+	adm   *kadm.Client
+	group string
+	done  chan *kgo.Record
+}
+
+func newRetryReader(t *testing.T, cl *cluster, group string) *retryReader {
+	t.Helper()
+	cons, err := kgo.NewClient(kgo.SeedBrokers(cl.c.ListenAddrs()...), kgo.ConsumeTopics(retryTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
+		kgo.MetadataMinAge(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cons.Close)
+	return &retryReader{cons: cons, adm: kadm.NewClient(cl.producer), group: group, done: make(chan *kgo.Record, 10000)}
+}
+
+// handBack reads n parked events and hands each to s for a, as the
+// processor would: the retry record itself, its value as the body.
+func (rr *retryReader) handBack(t *testing.T, s *Sink, a *rules.Compiled, url string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for got := 0; got < n; {
+		fs := rr.cons.PollRecords(ctx, n-got)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d parked events", got, n)
+		}
+		for _, rec := range fs.Records() {
+			got++
+			if err := s.Send(ctx, a, url, rec.Value, rec, func() { rr.done <- rec }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// commit waits for n parked events to be done and commits them.
+func (rr *retryReader) commit(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for range n {
+		select {
+		case rec := <-rr.done:
+			var o kadm.Offsets
+			o.AddOffset(rec.Topic, rec.Partition, rec.Offset+1, -1)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err := rr.adm.CommitOffsets(ctx, rr.group, o)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatal("parked events not done")
+		}
+	}
+}
+
+func TestParkedActionDeliversFromTheRetryTopicInOrderThenDirectly(t *testing.T) {
+	const n = 20
+	cl := newCluster(t, kfake.SeedTopics(3, retryTopic))
+	var up atomic.Bool
+	delivered := make(chan seen, 1000)
+	rc := newReceiver(t, func(s seen) answer {
+		if up.Load() {
+			delivered <- s
+			return answer{status: http.StatusOK}
+		}
+		return answer{status: http.StatusServiceUnavailable}
+	})
+	logs := &syncBuffer{}
+	s := newSink(t, Config{Producer: cl.producer, Group: "g-park", Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	a := parkAction("crm")
+	d := newDones()
+	for i := range n {
+		send(t, s, a, rc.URL, i, d)
+	}
+	d.wait(t, n) // each done once its park write was acknowledged
+
+	parked := cl.read(t, retryTopic, n)
+	for i, r := range parked {
+		if r.Partition != parked[0].Partition {
+			t.Fatalf("parked events spread over partitions %d and %d; one action's must share one", parked[0].Partition, r.Partition)
+		}
+		if off, _ := header(r, HeaderSourceOffset); off != fmt.Sprint(i) {
+			t.Fatalf("parked event %d has source offset %s: out of order", i, off)
+		}
+		if act, _ := header(r, HeaderAction); act != "crm" {
+			t.Fatalf("parked event names action %q", act)
+		}
+	}
+	// While the endpoint is still down, a parked event read back is held:
+	// not done, and not parked a second time.
+	rr := newRetryReader(t, cl, "g-park")
+	rr.handBack(t, s, a, rc.URL, 1)
+	select {
+	case rec := <-rr.done:
+		t.Fatalf("parked event at %d done while its endpoint is down", rec.Offset)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if end := endOffset(t, cl, retryTopic, parked[0].Partition); end != n {
+		t.Fatalf("retry partition ends at %d after a parked event came back while down, want %d: it was parked again", end, n)
+	}
+
+	up.Store(true)
+	rr.handBack(t, s, a, rc.URL, n-1)
+	rr.commit(t, n)
+	firstKey := map[string]string{} // body -> Idempotency-Key of its first attempt, failed or not
+	for len(rc.got) > 0 {
+		s := <-rc.got
+		if _, ok := firstKey[s.body]; !ok {
+			firstKey[s.body] = s.header.Get("Idempotency-Key")
+		}
+	}
+	for i := range n {
+		var got seen
+		select {
+		case got = <-delivered:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d parked events delivered", i, n)
+		}
+		if want, _ := event(i); got.body != string(want) {
+			t.Fatalf("delivery %d is %s, want %s", i, got.body, want)
+		}
+		key := got.header.Get("Idempotency-Key")
+		if k, ok := firstKey[got.body]; key == "" || ok && k != key {
+			t.Errorf("event %d: Idempotency-Key %q, its first attempt had %q", i, key, k)
+		}
+	}
+
+	// Everything parked is committed: the action delivers directly again.
+	eventually(t, "the action unparked", func() bool { return strings.Contains(logs.String(), "action unparked") })
+	send(t, s, a, rc.URL, n, d)
+	select {
+	case got := <-delivered:
+		if want, _ := event(n); got.body != string(want) {
+			t.Fatalf("after unparking got %s", got.body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event after unparking was not delivered")
+	}
+	if end := endOffset(t, cl, retryTopic, parked[0].Partition); end != n {
+		t.Fatalf("retry partition ends at %d, want %d: the event after unparking was parked", end, n)
+	}
+}
+
+// endOffset returns the end offset of one partition.
+func endOffset(t *testing.T, cl *cluster, topic string, p int32) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(cl.producer).ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := ends.Lookup(topic, p)
+	return o.Offset
+}
+
+func TestFailingActionWithAFullBufferParksAtOnce(t *testing.T) {
+	// park_after is an hour away, but the buffer is full and the endpoint
+	// failing: blocking Send would stall every other action of the caller.
+	const n = 400
+	cl := newCluster(t, kfake.SeedTopics(1, retryTopic))
+	rc := newReceiver(t, func(seen) answer { return answer{status: http.StatusBadGateway} })
+	s := newSink(t, Config{Producer: cl.producer, Group: "g-full", MaxBuffered: 4})
+	a := testAction("crm", func(a *rules.Compiled) { a.Retry.ParkAfter = rules.Duration(time.Hour) })
+	d := newDones()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range n {
+		body, rec := event(i)
+		if err := s.Send(ctx, a, rc.URL, body, rec, d.fn(fmt.Sprint(i))); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	d.wait(t, n)
+	if got := len(cl.read(t, retryTopic, n)); got != n {
+		t.Fatalf("%d parked", got)
+	}
+}
+
+func TestSlowButHealthyActionDoesNotPark(t *testing.T) {
+	cl := newCluster(t, kfake.SeedTopics(1, retryTopic))
+	rc := newReceiver(t, func(seen) answer {
+		time.Sleep(20 * time.Millisecond) // a slow endpoint, not a failing one
+		return answer{status: http.StatusOK}
+	})
+	s := newSink(t, Config{Producer: cl.producer, Group: "g-slow", MaxBuffered: 2})
+	a := parkAction("crm")
+	d := newDones()
+	for i := range 20 {
+		send(t, s, a, rc.URL, i, d)
+	}
+	d.wait(t, 20)
+	if end := endOffset(t, cl, retryTopic, 0); end != 0 {
+		t.Fatalf("%d events of a healthy action parked", end)
+	}
+}
+
+// failProduce makes every produce fail with a non-retryable error while
+// failing holds. (Recent produce requests name topics by id, so this does not
+// pick one topic: a test using it writes to one topic only.)
+func failProduce(c *kfake.Cluster, failing *atomic.Bool) {
+	c.ControlKey(kmsg.Produce.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		pr := req.(*kmsg.ProduceRequest)
+		if !failing.Load() {
+			return nil, nil, false
+		}
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range pr.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		return resp, nil, true
+	})
+}
+
+func TestFailedParkWriteLeavesTheEventUndone(t *testing.T) {
+	cl := newCluster(t, kfake.SeedTopics(1, retryTopic))
+	var failing atomic.Bool
+	failing.Store(true)
+	failProduce(cl.c, &failing)
+	rc := newReceiver(t, func(seen) answer { return answer{status: http.StatusServiceUnavailable} })
+	logs := &syncBuffer{}
+	s := newSink(t, Config{Producer: cl.producer, Group: "g-fail", Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	d := newDones()
+	send(t, s, parkAction("crm"), rc.URL, 1, d)
+	eventually(t, "a failed park write", func() bool {
+		return strings.Contains(logs.String(), "dead letter write failed, will retry") && strings.Contains(logs.String(), retryTopic)
+	})
+	if n := d.count("e1"); n != 0 {
+		t.Fatalf("done called %d times while its park write fails", n)
+	}
+	failing.Store(false)
+	d.wait(t, 1)
+	if r := cl.read(t, retryTopic, 1)[0]; string(r.Key) != "crm" {
+		t.Fatalf("parked key %q", r.Key)
+	}
+}
+
+func TestParkedEventDeadLettersAsItsSourceRecord(t *testing.T) {
+	cl := newCluster(t, kfake.SeedTopics(1, retryTopic))
+	s := newSink(t, Config{Producer: cl.producer, Group: "g-dl"})
+	body, src := event(7)
+	parked := parkRecord(retryTopic, "crm", item{rec: src})
+	parked.Partition, parked.Offset = 0, 99
+	d := newDones()
+	s.DeadLetter(context.Background(), parked, ReasonRejected, "crm", errors.New("action crm no longer exists"), d.fn("e7"))
+	d.wait(t, 1)
+	dl := cl.read(t, "hookstream.dlq", 1)[0]
+	if string(dl.Key) != string(src.Key) || string(dl.Value) != string(body) {
+		t.Errorf("dead letter key %q value %s, want the source record's", dl.Key, dl.Value)
+	}
+	want := map[string]string{HeaderSourceTopic: "events", HeaderSourcePartition: "0", HeaderSourceOffset: "7",
+		HeaderAction: "crm", HeaderReason: ReasonRejected, "traceparent": "00-abc-def-01"}
+	for k, v := range want {
+		if got, _ := header(dl, k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	if _, ok := header(dl, HeaderSourceKey); ok {
+		t.Errorf("dead letter carries %s", HeaderSourceKey)
+	}
+}
