@@ -145,8 +145,12 @@ func (f *Follower) Run(ctx context.Context) error {
 		caughtUp = true
 		f.reportRefused()
 		f.install()
-		f.log.Info("rules topic read", "actions", len(f.actions), "enabled", f.cfg.Store.Load().Enabled(),
+		enabled := f.cfg.Store.Load().Enabled()
+		f.log.Info("rules topic read", "actions", len(f.actions), "enabled", enabled,
 			"took", time.Since(start).Round(time.Millisecond).String())
+		if enabled == 0 {
+			f.log.Warn("no enabled action on the rules topic: events are consumed and committed without deliveries until one is applied")
+		}
 		close(f.ready)
 	}
 	catchUp() // an empty topic
