@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/telemetry"
@@ -40,6 +41,11 @@ type Config struct {
 	Opts []kgo.Opt
 	// Topics are the source topics (at least one).
 	Topics []string
+	// RetryTopic, when set, is consumed along with Topics (New adds it). Its
+	// records are parked events (retry.go): each is handed to the sink for
+	// the one action its hookstream-action header names, in that action's
+	// current version, and committed by the same rule as source records.
+	RetryTopic string
 	// Group is the consumer group id (required).
 	Group string
 	// Rules holds the current actions; it is read once per record (required).
@@ -81,6 +87,9 @@ const (
 
 // withDefaults fills the zero values.
 func (c Config) withDefaults() Config {
+	if c.RetryTopic != "" && !slices.Contains(c.Topics, c.RetryTopic) {
+		c.Topics = append(slices.Clip(c.Topics), c.RetryTopic)
+	}
 	if c.MaxEventBytes == 0 {
 		c.MaxEventBytes = DefaultMaxEventBytes
 	}

@@ -56,6 +56,18 @@
 // lifted when its ledger closes, so no partition stays paused across a
 // rebalance.
 //
+// # The retry topic
+//
+// With Config.RetryTopic set, the member consumes the retry topic as one
+// more topic of the group, with the same ledgers, pauses, rebalance
+// callbacks and commits. Its records are events that an action parked while
+// its endpoint was failing (retry.go): each goes to the one action its
+// hookstream-action header names, never through the triggers again, and is
+// dead-lettered as rejected if that action is gone or disabled. While the
+// endpoint is still down the sink holds such events, so their partition's
+// commit point stays put and, once the partition holds too many, it is
+// paused like any other; the source partitions go on.
+//
 // # Shutdown
 //
 // When Run's context ends the member stops fetching, lets every worker hand

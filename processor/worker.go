@@ -18,6 +18,7 @@ type worker struct {
 	rules    *rules.Store
 	sink     Sink
 	maxBytes int
+	retry    string // the retry topic, whose records are parked events
 	log      *slog.Logger
 	metrics  *telemetry.Metrics
 
@@ -34,6 +35,7 @@ func (p *Processor) newWorker() *worker {
 		rules:    p.cfg.Rules,
 		sink:     p.cfg.Sink,
 		maxBytes: p.cfg.MaxEventBytes,
+		retry:    p.cfg.RetryTopic,
 		log:      p.log,
 		metrics:  p.metrics,
 		matched:  make(map[string]int64),
@@ -82,6 +84,10 @@ func (w *worker) run(part *partition) {
 // each match rendered and sent. The record is done when every hand-over is.
 func (w *worker) handle(part *partition, s *slot) {
 	rec := s.rec // s.rec is cleared when done; never read it after settle
+	if rec.Topic == w.retry {
+		w.handleParked(part, s)
+		return
+	}
 	ctx := part.ctx
 	set := w.rules.Load()
 	if err := rules.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
