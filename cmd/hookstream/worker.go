@@ -90,6 +90,7 @@ func (w *worker) run(ctx context.Context) error {
 		Producer:   producer,
 		DLQTopic:   w.cfg.Kafka.DLQTopic,
 		RetryTopic: w.cfg.Kafka.RetryTopic,
+		Group:      w.cfg.Kafka.Group, // whose commits on the retry topic tell a parked action it may unpark
 		HTTP:       httpClient,
 		UserAgent:  "hookstream/" + version,
 		Logger:     w.log.With("part", "sink"),
@@ -115,6 +116,7 @@ func (w *worker) run(ctx context.Context) error {
 	proc, err := processor.New(processor.Config{
 		Opts:            slices.Concat(w.opts, []kgo.Opt{kgo.WithLogger(kgoLogger(w.log.With("client", "consumer")))}),
 		Topics:          w.cfg.Kafka.Topics,
+		RetryTopic:      w.cfg.Kafka.RetryTopic, // parked events come back through the same group
 		Group:           w.cfg.Kafka.Group,
 		Rules:           w.store,
 		Sink:            snk,
