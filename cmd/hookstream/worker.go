@@ -96,8 +96,11 @@ func (w *worker) run(ctx context.Context) error {
 		Logger:     w.log.With("part", "sink"),
 		Metrics:    metrics,
 		Tracer:     tracing.Tracer("sink"),
-		// MaxBuffered per action is the sink's default; max_buffered_events
-		// bounds the processor, which holds every record until done.
+		// max_buffered_events bounds the processor, which holds every
+		// record until done. One action may hold a tenth of it (10000 by
+		// default): a failing action that fills that parks at once, long
+		// before it could use up the budget and stall the others.
+		MaxBuffered: max(1, w.cfg.MaxBufferedEvents/10),
 	})
 
 	// Rules from a file are loaded before the worker starts, so the
