@@ -34,17 +34,17 @@ func (e *NotCompactedError) Error() string {
 func Ensure(ctx context.Context, adm *kadm.Client, topic string) (created bool, err error) {
 	policy, err := cleanupPolicy(ctx, adm, topic)
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		resp, err := adm.CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, topic)
+		resp, cerr := adm.CreateTopic(ctx, 1, -1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, topic)
 		switch {
-		case err == nil:
+		case cerr == nil:
 			return true, nil
-		case errors.Is(err, kerr.TopicAlreadyExists): // another worker was first
+		case errors.Is(cerr, kerr.TopicAlreadyExists): // another worker was first
 			policy, err = cleanupPolicy(ctx, adm, topic)
 		default:
 			if resp.ErrMessage != "" {
-				err = fmt.Errorf("%w: %s", err, resp.ErrMessage)
+				cerr = fmt.Errorf("%w: %s", cerr, resp.ErrMessage)
 			}
-			return false, fmt.Errorf("create rules topic %s: %w", topic, err)
+			return false, fmt.Errorf("create rules topic %s: %w", topic, cerr)
 		}
 	}
 	if err != nil {

@@ -53,3 +53,33 @@ func TestEnsure(t *testing.T) {
 		})
 	}
 }
+
+// TestEnsureConcurrently: workers starting together all succeed, and the
+// topic is created once.
+func TestEnsureConcurrently(t *testing.T) {
+	tc := newCluster(t)
+	type result struct {
+		created bool
+		err     error
+	}
+	results := make(chan result, 4)
+	for range cap(results) {
+		go func() {
+			created, err := Ensure(ctxT(t), tc.adm, "rules")
+			results <- result{created, err}
+		}()
+	}
+	created := 0
+	for range cap(results) {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("Ensure: %v", r.err)
+		}
+		if r.created {
+			created++
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d callers created the topic, want 1", created)
+	}
+}
