@@ -258,6 +258,11 @@ func TestRulesTopicHotReload(t *testing.T) {
 			i+1, took.Round(time.Millisecond), published.Sub(applied).Round(time.Millisecond))
 	}
 	deleted := time.Now()
+	for i, w := range []*worker{w1, w2} {
+		if n := w.metric("hookstream_rules_active"); n != 3 {
+			t.Errorf("worker %d: hookstream_rules_active = %v, want 3 (signups, digest, pages)", i+1, n)
+		}
+	}
 	for i, l := range []*logBuffer{logs1, logs2} {
 		t.Logf("worker %d: %s", i+1, strings.Join(appliedAfter(l.String()), "; "))
 	}
