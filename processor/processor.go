@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -133,10 +134,14 @@ func (p *Processor) Run(ctx context.Context) error {
 // depends on, which therefore win.
 //
 // The defaults: read only committed records, so events from an aborted
-// transaction are never delivered; and kgo's own reset policy, so a new
-// group starts at the beginning of the topic (nothing is skipped).
+// transaction are never delivered; kgo's own reset policy, so a new group
+// starts at the beginning of the topic (nothing is skipped); and a fetch
+// that waits at most fetchMaxWait for new records. A resumed partition
+// joins only the next fetch, so kgo's 5s long poll on idle partitions
+// would hold it back that long each time — and pauses are routine: a
+// partition over its limits, the retry topic while a parked action drains.
 func (p *Processor) clientOpts() []kgo.Opt {
-	defaults := []kgo.Opt{kgo.FetchIsolationLevel(kgo.ReadCommitted())}
+	defaults := []kgo.Opt{kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(fetchMaxWait)}
 	return append(slices.Concat(defaults, p.cfg.Opts),
 		kgo.ConsumeTopics(p.cfg.Topics...),
 		kgo.ConsumerGroup(p.cfg.Group),
@@ -152,6 +157,9 @@ func (p *Processor) clientOpts() []kgo.Opt {
 		kgo.OnPartitionsLost(p.lost),
 	)
 }
+
+// fetchMaxWait is how long the broker may hold a fetch for new records.
+const fetchMaxWait = 500 * time.Millisecond
 
 // snapshot returns the current partitions.
 func (p *Processor) snapshot() []*partition {
