@@ -1,0 +1,208 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// isolationRules: A and B each take half of the events; A parks one second
+// after its endpoint starts failing.
+const isolationRules = `actions:
+- id: a
+  trigger: event == "A"
+  url: URLA/a
+  batch: {size: 50, wait: 20ms}
+  retry: {initial_backoff: 20ms, max_backoff: 100ms, park_after: 1s}
+  breaker: {failures: 3, open_for: 300ms}
+- id: b
+  trigger: event == "B"
+  url: URLB/b
+  batch: {size: 50, wait: 20ms}
+`
+
+// abRecords builds n events over parts partitions, alternating A and B,
+// numbered from first.
+func abRecords(first, n, parts int) []*kgo.Record {
+	recs := make([]*kgo.Record, n)
+	for j := range n {
+		i := first + j
+		name := "A"
+		if i%2 == 1 {
+			name = "B"
+		}
+		recs[j] = &kgo.Record{Topic: "events", Partition: int32(i % parts), Key: fmt.Appendf(nil, "u%d", i),
+			Value: trackEvent(i, name), Context: contextWith(idKey{}, i)}
+	}
+	return recs
+}
+
+// counting answers 200 and counts the events of every request in n, so a
+// rate can be timed without parsing every body seen so far at each request.
+func counting(n *atomic.Int64) func(int, *http.Request, []byte) (int, http.Header) {
+	return func(_ int, _ *http.Request, body []byte) (int, http.Header) {
+		n.Add(int64(bytes.Count(body, []byte(`"messageId"`))))
+		return http.StatusOK, nil
+	}
+}
+
+// waitCount blocks until n reaches want, or fails the test.
+func waitCount(t *testing.T, rv *receiver, n *atomic.Int64, want int64) {
+	t.Helper()
+	deadline := time.After(waitTimeout)
+	for {
+		rv.mu.Lock()
+		changed := rv.changed
+		rv.mu.Unlock()
+		if n.Load() >= want {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("%d of %d events arrived", n.Load(), want)
+		}
+	}
+}
+
+// endOffsets returns the end offset of every partition of topic.
+func (c *cluster) endOffsets(t *testing.T, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := c.adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}
+
+// TestDeadEndpointParksAndOthersKeepTheirRate: with A's endpoint down for
+// longer than park_after, B delivers at (nearly) the rate it had with A
+// healthy, measured in the same run; the source partitions keep committing
+// to their end while A is still down; and once A is back, every A event
+// arrives, in order per source partition.
+func TestDeadEndpointParksAndOthersKeepTheirRate(t *testing.T) {
+	const parts, n = 12, 8000
+	c := startCluster(t, parts, "events")
+	var aDown atomic.Bool
+	rvA := startReceiver(t, func(int, *http.Request, []byte) (int, http.Header) {
+		if aDown.Load() {
+			return http.StatusServiceUnavailable, nil
+		}
+		return http.StatusOK, nil
+	})
+	var countB atomic.Int64
+	rvB := startReceiver(t, counting(&countB))
+	rules := strings.NewReplacer("URLA", rvA.URL, "URLB", rvB.URL).Replace(isolationRules)
+	w := startWorker(t, c, "g-iso", rules, nil, "--config",
+		writeConfig(t, "commit_interval: 100ms\nmax_buffered_events: 8000\n"))
+
+	// Warm up: the group is joined and both endpoints answered.
+	c.produce(t, abRecords(0, 200, parts)...)
+	waitCount(t, rvB, &countB, 100)
+
+	// B's rate with A healthy, then with A down, on the same volume. B's
+	// endpoint never fails, so each of its events arrives once.
+	timeB := func(first int) time.Duration {
+		start := time.Now()
+		c.produce(t, abRecords(first, n, parts)...)
+		waitCount(t, rvB, &countB, int64(first+n)/2)
+		return time.Since(start)
+	}
+	healthy := timeB(200)
+	aDown.Store(true)
+	outage := timeB(200 + n)
+	ratio := healthy.Seconds() / outage.Seconds()
+	t.Logf("B: %d events in %v with A healthy, %v with A down: isolation ratio %.2f", n/2, healthy.Round(time.Millisecond), outage.Round(time.Millisecond), ratio)
+	if ratio < 0.8 {
+		t.Errorf("B's rate with A down is %.0f%% of its rate with A healthy, want at least 80%%", 100*ratio)
+	}
+
+	// A is still down, yet every source partition commits to its end: A's
+	// events are parked in the retry topic.
+	ends := c.endOffsets(t, "events")
+	waitCommitted(t, c, "g-iso", ends)
+	if got := w.counter("hookstream_events_parked_total", `action="a"`); got < 1 {
+		t.Errorf("hookstream_events_parked_total for a is %v, want > 0", got)
+	}
+	if got := w.counter("hookstream_events_parked_total", `action="b"`); got != 0 {
+		t.Errorf("hookstream_events_parked_total for b is %v, want 0", got)
+	}
+
+	aDown.Store(false)
+	back := time.Now()
+	total := 200 + 2*n
+	reqs := rvA.waitFor(t, "every A event after the endpoint returned", func(reqs []request) bool {
+		return len(delivered(t, reqs)) >= total/2
+	})
+	t.Logf("parked action drained: every A event delivered %v after its endpoint returned", time.Since(back).Round(time.Millisecond))
+	assertOrderPerPartition(t, reqs, parts)
+	waitCommitted(t, c, "g-iso", ends)
+}
+
+// assertOrderPerPartition checks that the first delivery of each event
+// comes in offset order per source partition (event i is in partition
+// i % parts, in increasing order).
+func assertOrderPerPartition(t *testing.T, reqs []request, parts int) {
+	t.Helper()
+	last := make([]int, parts)
+	for p := range last {
+		last[p] = -1
+	}
+	seen := map[int]bool{}
+	for _, r := range reqs {
+		if r.Status/100 != 2 {
+			continue
+		}
+		for _, id := range ids(t, r.Body) {
+			i, err := strconv.Atoi(strings.TrimPrefix(id, "m-"))
+			if err != nil {
+				t.Fatalf("messageId %q", id)
+			}
+			if seen[i] {
+				continue // a duplicate: at-least-once
+			}
+			seen[i] = true
+			if p := i % parts; i < last[p] {
+				t.Fatalf("partition %d: event %d delivered after event %d", p, i, last[p])
+			} else {
+				last[p] = i
+			}
+		}
+	}
+}
+
+// counter sums the worker's series of metric name whose labels include
+// label; 0 when there is none.
+func (w *worker) counter(name, label string) float64 {
+	resp, err := http.Get("http://" + w.http + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	sum := 0.0
+	for _, line := range strings.Split(string(body), "\n") {
+		labels, value, ok := strings.Cut(strings.TrimPrefix(line, name+"{"), "} ")
+		if !ok || !strings.HasPrefix(line, name+"{") || !strings.Contains(labels, label) {
+			continue
+		}
+		if f, err := strconv.ParseFloat(value, 64); err == nil {
+			sum += f
+		}
+	}
+	return sum
+}
