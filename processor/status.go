@@ -19,7 +19,9 @@ type PartitionStatus struct {
 	// Committable is the offset the next commit carries for this
 	// partition: right after its longest prefix of done records. Until a
 	// record is done since the partition was assigned, it is the offset
-	// last committed, or -1 if none is known.
+	// last committed or, when none is known (a new group), the offset of
+	// the first record fetched, where a restart would resume; -1 before
+	// either is known.
 	Committable int64
 	// Pending counts records fetched and not yet done; Queued those of them
 	// not yet processed.
@@ -43,6 +45,9 @@ func (p *Processor) Partitions() []PartitionStatus {
 		next := st.next.Offset
 		if eo, ok := committed[part.topic][part.id]; ok && next < 0 {
 			next = eo.Offset
+		}
+		if next < 0 {
+			next = part.cp.firstOpen()
 		}
 		out = append(out, PartitionStatus{
 			Topic:         part.topic,
@@ -92,3 +97,14 @@ func (p *Processor) Buffered() int { return p.budget.used() }
 // before). It is for reading state, such as lag with kadm; committing or
 // polling through it would break the commit protocol.
 func (p *Processor) Client() *kgo.Client { return p.client.Load() }
+
+// firstOpen returns the offset of the oldest record the commit point has
+// not passed, or -1 when the ledger holds none.
+func (c *checkpoint) firstOpen() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.size == 0 || c.closed {
+		return -1
+	}
+	return c.ring[c.head].offset
+}
