@@ -46,7 +46,7 @@ Commands:
   broker    the embedded Kafka-protocol broker alone
   rules     validate | test | apply | list | delete the actions
   lag       the group's lag per partition (not implemented yet)
-  bench     size a deployment (not implemented yet)
+  bench     size a deployment: raw consume rate vs the full pipeline, CPU, memory, latency
 
   hookstream <command> --help   shows the command's flags
   hookstream --version          prints the version
@@ -74,7 +74,9 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		err = c.brokerCmd(ctx, rest)
 	case "rules":
 		err = c.rulesCmd(ctx, rest)
-	case "lag", "bench":
+	case "bench":
+		err = c.benchCmd(ctx, rest)
+	case "lag":
 		err = usagef("%s: not implemented yet", cmd)
 	default:
 		err = usagef("unknown command %q (commands: run, dev, broker, rules, lag, bench; see hookstream --help)", cmd)

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// benchFields are the keys of `hookstream bench --json` that scripts read.
+// Renaming one breaks them, so each is listed here as written.
+var benchFields = map[string][]string{
+	"setup": {"broker", "endpoint", "topic", "group", "events", "event_bytes", "partitions", "match",
+		"actions", "cpus", "go_version", "cpu_includes"},
+	"produce": phaseFields,
+	"raw":     phaseFields,
+	"pipeline": append([]string{"ratio_to_raw", "peak_rss_bytes", "rss_at_start_bytes", "failed_requests", "receiver"},
+		phaseFields...),
+	"latency": {"rate", "seconds", "events", "samples", "batch_wait_ms", "p50_ms", "p99_ms", "max_ms",
+		"load_average_start", "load_average_end"},
+}
+
+var phaseFields = []string{"events", "bytes", "seconds", "events_per_second", "mb_per_second", "cpu_seconds",
+	"cpu_seconds_per_million_events", "load_average_start", "load_average_end", "matched_events",
+	"delivered_events", "delivery_requests"}
+
+// TestBenchJSON runs the benchmark in short mode, as CI does: it checks
+// that the command works end to end and that its JSON has every field, not
+// how fast anything is.
+func TestBenchJSON(t *testing.T) {
+	r := hookstream(t, nil, "bench", "--events", "20000", "--partitions", "4", "--latency-duration", "1s",
+		"--batch-wait", "200ms", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit code %d\nstderr: %s", r.code, r.stderr)
+	}
+	var res map[string]map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatalf("output is not the JSON result: %v\n%s", err, r.stdout)
+	}
+	for section, keys := range benchFields {
+		for _, k := range keys {
+			if _, ok := res[section][k]; !ok {
+				t.Errorf("%s.%s missing from the JSON", section, k)
+			}
+		}
+	}
+	num := func(section, key string) float64 {
+		v, _ := res[section][key].(float64)
+		return v
+	}
+	if got := num("pipeline", "events"); got != 20000 {
+		t.Errorf("pipeline.events = %v, want 20000", got)
+	}
+	// The default action wants half the backlog, rounded to whole batches;
+	// the loopback receiver must have verified every one of them.
+	if got := num("pipeline", "matched_events"); got != 10000 {
+		t.Errorf("pipeline.matched_events = %v, want 10000", got)
+	}
+	if got, want := num("pipeline", "delivered_events"), num("pipeline", "matched_events"); got != want {
+		t.Errorf("pipeline.delivered_events = %v, want %v", got, want)
+	}
+	rc, _ := res["pipeline"]["receiver"].(map[string]any)
+	if bad, _ := rc["bad_signatures"].(float64); bad != 0 || rc["events"] != 10000.0 {
+		t.Errorf("receiver = %v, want 10000 events and no bad signature", rc)
+	}
+	for _, f := range [][2]string{{"raw", "events_per_second"}, {"pipeline", "events_per_second"},
+		{"pipeline", "ratio_to_raw"}, {"pipeline", "cpu_seconds"}, {"latency", "samples"}, {"latency", "p99_ms"}} {
+		if num(f[0], f[1]) <= 0 {
+			t.Errorf("%s.%s = %v, want > 0", f[0], f[1], res[f[0]][f[1]])
+		}
+	}
+	if p50, p99 := num("latency", "p50_ms"), num("latency", "p99_ms"); p50 > p99 {
+		t.Errorf("latency p50 %v ms > p99 %v ms", p50, p99)
+	}
+}
+
+// TestBenchTable checks the output for people.
+func TestBenchTable(t *testing.T) {
+	r := hookstream(t, nil, "bench", "--events", "3000", "--partitions", "2", "--latency-duration", "0")
+	if r.code != 0 {
+		t.Fatalf("exit code %d\nstderr: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"raw consume", "pipeline", "pipeline / raw", "CPU s per 1M", "peak RSS",
+		"latency                 not measured", "the embedded broker"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output does not contain %q:\n%s", want, r.stdout)
+		}
+	}
+}
