@@ -117,7 +117,8 @@ func (w *worker) run(ctx context.Context) error {
 	}
 	var stopping atomic.Bool
 	proc, err := processor.New(processor.Config{
-		Opts:            slices.Concat(w.opts, []kgo.Opt{kgo.WithLogger(kgoLogger(w.log.With("client", "consumer")))}),
+		Opts: slices.Concat(w.opts, []kgo.Opt{kgo.WithLogger(kgoLogger(w.log.With("client", "consumer"))),
+			kgo.SessionTimeout(w.cfg.Kafka.SessionTimeout)}),
 		Topics:          w.cfg.Kafka.Topics,
 		RetryTopic:      w.cfg.Kafka.RetryTopic, // parked events come back through the same group
 		Group:           w.cfg.Kafka.Group,

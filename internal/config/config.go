@@ -38,6 +38,12 @@ type Kafka struct {
 	RetryTopic string   `yaml:"retry_topic"`
 	TLS        *TLS     `yaml:"tls"`  // nil = plaintext
 	SASL       *SASL    `yaml:"sasl"` // nil = no authentication
+
+	// SessionTimeout is how long the group waits for a member that stopped
+	// heartbeating (a crash) before it gives its partitions to the others.
+	// The brokers bound it (group.min/max.session.timeout.ms, 6s..30m by
+	// default).
+	SessionTimeout time.Duration `yaml:"session_timeout"`
 }
 
 // TLS enables TLS to the brokers. With no CA file the system roots are used;
@@ -86,6 +92,8 @@ func Default() Config {
 			RulesTopic: "hookstream.rules",
 			DLQTopic:   "hookstream.dlq",
 			RetryTopic: "hookstream.retry",
+
+			SessionTimeout: 45 * time.Second,
 		},
 		HTTP:              "127.0.0.1:9464",
 		MaxEventBytes:     1 << 20,
@@ -177,6 +185,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBufferedEvents <= 0 {
 		bad("max_buffered_events", "want a positive number of events, got %d", c.MaxBufferedEvents)
+	}
+	if c.Kafka.SessionTimeout < time.Second {
+		bad("kafka.session_timeout", "want at least 1s, got %s", c.Kafka.SessionTimeout)
 	}
 	if c.CommitInterval <= 0 {
 		bad("commit_interval", "want a positive duration, got %s", c.CommitInterval)

@@ -40,6 +40,8 @@ delivery:
 		RulesTopic: "r", DLQTopic: "d", RetryTopic: "rt",
 		TLS:  &TLS{CAFile: "ca.pem", CertFile: "client.pem", KeyFile: "client-key.pem"},
 		SASL: &SASL{Mechanism: "SCRAM-SHA-512", Username: "hookstream", PasswordEnv: "KAFKA_PASSWORD"},
+
+		SessionTimeout: Default().Kafka.SessionTimeout,
 	}
 	want.RulesFile, want.HTTP = "rules.yaml", "0.0.0.0:9464"
 	want.MaxEventBytes, want.MaxBufferedEvents = 2048, 500

@@ -28,6 +28,7 @@ func Settings() []Setting {
 		{"kafka.rules_topic", "rules-topic", "HOOKSTREAM_RULES_TOPIC", "`NAME` of the compacted topic holding the actions"},
 		{"kafka.dlq_topic", "dlq-topic", "HOOKSTREAM_DLQ_TOPIC", "`NAME` of the dead-letter topic"},
 		{"kafka.retry_topic", "retry-topic", "HOOKSTREAM_RETRY_TOPIC", "`NAME` of the topic for events of a parked action"},
+		{"kafka.session_timeout", "", "HOOKSTREAM_SESSION_TIMEOUT", "how long the group waits for a crashed member before moving its partitions"},
 		{"kafka.tls.ca_file", "", "HOOKSTREAM_TLS_CA_FILE", "CA bundle for the brokers' certificates (enables TLS)"},
 		{"kafka.tls.cert_file", "", "HOOKSTREAM_TLS_CERT_FILE", "client certificate (enables TLS)"},
 		{"kafka.tls.key_file", "", "HOOKSTREAM_TLS_KEY_FILE", "client key (enables TLS)"},
