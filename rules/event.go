@@ -24,6 +24,8 @@ type Event struct {
 	ReceivedAt        string         `json:"receivedAt" expr:"receivedAt"`
 	Channel           string         `json:"channel" expr:"channel"`
 	Integrations      map[string]any `json:"integrations" expr:"integrations"`
+
+	steps steps // work done by the running evaluation's loops (budget.go)
 }
 
 // PoisonError says why a record cannot be processed at all. Reason is

@@ -44,7 +44,9 @@ func compileExpr(src string, asBool bool) (*vm.Program, error) {
 		expr.MaxNodes(MaxExprNodes),
 		expr.Patch(g),
 		expr.Patch(nilSafe{}),
+		expr.Patch(loopBudget{}), // after nilSafe: it charges whole chains
 	}
+	opts = append(opts, budgetFuncs()...)
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}

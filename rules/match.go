@@ -32,6 +32,7 @@ func (c *Compiled) Match(ev *Event, v *vm.VM) (bool, error) {
 		return false, nil
 	}
 	v.MemoryBudget = c.budget
+	ev.steps.reset(c.budget)
 	out, err := v.Run(c.trigger, ev)
 	if err != nil {
 		return false, &TriggerError{Action: c.ID, Err: err}

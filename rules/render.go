@@ -34,6 +34,8 @@ const ReasonMapping = "mapping"
 // The body may alias raw or buf: a caller that keeps it beyond the next reuse
 // of either must copy it.
 func (c *Compiled) Render(ev *Event, raw []byte, v *vm.VM, buf []byte) (url string, body []byte, err error) {
+	// One step budget for the URL and the payload together.
+	ev.steps.reset(c.budget)
 	if c.url.raw == "" { // not built by Compile
 		url = c.URL
 	} else if url, err = c.url.render(ev, v, c.budget); err != nil {
