@@ -126,7 +126,9 @@
       cell(tr, '').appendChild(b);
       tr.dataset.breaker = name;
       cell(tr, num(a.dead_lettered), 'n' + (a.dead_lettered ? ' bad' : ''));
-      cell(tr, a.oldest_undelivered_seconds ? dur(a.oldest_undelivered_seconds) : '–', 'n');
+      // Counted per second of record time: whole seconds are all it knows.
+      const age = a.oldest_undelivered_seconds;
+      cell(tr, age === 0 ? '–' : age < 1 ? '< 1 s' : dur(Math.floor(age)), 'n');
       return tr;
     });
 
