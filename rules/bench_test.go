@@ -115,3 +115,57 @@ func BenchmarkRenderPassThrough(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSetDecodeMatch is the processor's path for one record: decode
+// (the fast path, building only the object fields a trigger reads) and
+// evaluate every trigger. benchSet reads properties and context on every
+// event; typicalSet reads them only after its test of type and event.
+func BenchmarkSetDecodeMatch(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		set  *Set
+	}{{"reads-objects", benchSet(b)}, {"typical", typicalSet(b)}} {
+		b.Run(bc.name, func(b *testing.B) {
+			var ev Event
+			var v vm.VM
+			dst := make([]*Compiled, 0, 8)
+			b.SetBytes(int64(len(trackEvent)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bc.set.Decode(trackEvent, 0, &ev); err != nil {
+					b.Fatal(err)
+				}
+				dst = bc.set.Match(&ev, &v, dst[:0], nil)
+			}
+			if len(dst) == 0 {
+				b.Fatal("nothing matched")
+			}
+		})
+	}
+}
+
+// typicalSet is three triggers that test type and event first, as most
+// rules do: one matches trackEvent, two read objects only on other events.
+func typicalSet(b *testing.B) *Set {
+	b.Helper()
+	set, err := CompileAll([]Action{
+		{ID: "orders", Trigger: `type == "track" && event == "Order Completed"`, URL: "https://wh.example.com/orders"},
+		{ID: "churn", Trigger: `type == "track" && event == "Subscription Cancelled" && (properties.mrr ?? 0) > 100`, URL: "https://wh.example.com/churn"},
+		{ID: "vip", Trigger: `type == "identify" && traits.plan == "vip"`, URL: "https://wh.example.com/vip"},
+	}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return set
+}
+
+func BenchmarkDecodeLazy(b *testing.B) {
+	var ev Event
+	b.SetBytes(int64(len(trackEvent)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := DecodeLazy(trackEvent, 0, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

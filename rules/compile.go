@@ -154,5 +154,6 @@ func compile(a Action, opt Options) (*Compiled, []*FieldError) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	c.wholeEnv = c.needsWholeEnv()
 	return c, nil
 }

@@ -33,6 +33,9 @@ type Compiled struct {
 	trigger *vm.Program
 	url     urlTemplate
 	payload *payloadNode // nil: the event is sent as it came
+	// wholeEnv: an expression uses $env as a whole, so events are decoded
+	// the full way (lazy.go).
+	wholeEnv bool
 }
 
 // Batched reports whether the action gathers events into arrays.

@@ -29,6 +29,25 @@ import (
 // never modified once fetched, so records are decoded in place.
 func Decode(value []byte, maxBytes int, ev *Event) (err error) {
 	*ev = Event{}
+	if err := precheck(value, maxBytes); err != nil {
+		return err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			*ev = Event{}
+			err = &PoisonError{Reason: ReasonDecode, Err: fmt.Errorf("invalid JSON: %v", r)}
+		}
+	}()
+	if err := json.UnmarshalOf(value, ev, json.DecodeNoCopyString()); err != nil {
+		*ev = Event{}
+		return &PoisonError{Reason: ReasonDecode, Err: describeJSONError(err)}
+	}
+	return nil
+}
+
+// precheck refuses a value that is too large, not UTF-8 or not a JSON
+// object, before any decoding.
+func precheck(value []byte, maxBytes int) error {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxEventBytes
 	}
@@ -42,16 +61,6 @@ func Decode(value []byte, maxBytes int, ev *Event) (err error) {
 		return &PoisonError{Reason: ReasonDecode, Err: errors.New("empty value, want a JSON object")}
 	} else if value[i] != '{' {
 		return &PoisonError{Reason: ReasonDecode, Err: fmt.Errorf("not a JSON object: starts with %q", value[i])}
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			*ev = Event{}
-			err = &PoisonError{Reason: ReasonDecode, Err: fmt.Errorf("invalid JSON: %v", r)}
-		}
-	}()
-	if err := json.UnmarshalOf(value, ev, json.DecodeNoCopyString()); err != nil {
-		*ev = Event{}
-		return &PoisonError{Reason: ReasonDecode, Err: describeJSONError(err)}
 	}
 	return nil
 }

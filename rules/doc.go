@@ -25,7 +25,12 @@
 //
 // Decode turns a record value into an Event once per record; every trigger,
 // URL template and payload expression of every action then reads that same
-// Event, and the raw bytes are kept for pass-through bodies. Decode refuses
+// Event, and the raw bytes are kept for pass-through bodies. On the hot path
+// Set.Decode decodes lazily (lazy.go, scan.go): one validating pass takes
+// the top-level fields and leaves properties, traits, context and
+// integrations as bytes, built into maps only when an expression first reads
+// them, which most triggers, testing type or event first, never do. It
+// accepts and refuses exactly what Decode does. Decode refuses
 // values that are too large, not UTF-8, not one JSON object, or have a known
 // field of the wrong type, as a *PoisonError whose Reason is the dead-letter
 // reason. It never panics.

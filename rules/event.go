@@ -25,6 +25,8 @@ type Event struct {
 	Channel           string         `json:"channel" expr:"channel"`
 	Integrations      map[string]any `json:"integrations" expr:"integrations"`
 
+	lazy lazyObjects // object fields not yet built (lazy.go)
+
 	steps steps // work done by the running evaluation's loops (budget.go)
 }
 
