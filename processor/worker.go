@@ -90,7 +90,8 @@ func (w *worker) handle(part *partition, s *slot) {
 	}
 	ctx := part.ctx
 	set := w.rules.Load()
-	if err := rules.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
+	// Lazily: object fields are built only if a trigger or mapping reads them.
+	if err := set.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
 		reason := rules.ReasonDecode
 		if pe, ok := errors.AsType[*rules.PoisonError](err); ok {
 			reason = pe.Reason
