@@ -8,11 +8,13 @@
 // One goroutine polls. It takes at most as many records as the member's
 // budget (max_buffered_events, counted from fetch until done) has room for,
 // and appends each partition's records to that partition's ledger and queue
-// without ever waiting on a partition. A partition that holds more than its
-// share of the budget, or too many records behind one that is stuck, is
-// paused (PauseFetchPartitions) and resumed when it has drained to half; when
-// the whole budget is used, the poll loop stops polling until acks free a
-// useful amount of room.
+// without ever waiting on a partition. Once half the budget is in use, a
+// partition that holds more than its share of it (shares are counted over
+// the source partitions), or at any time one with too many records behind
+// one that is stuck, is paused (PauseFetchPartitions) and resumed when it
+// has drained to half; below that, pausing would only cost fetch waits.
+// When the whole budget is used, the poll loop stops polling until acks
+// free a useful amount of room.
 //
 // Each partition's worker decodes a record once, evaluates every enabled
 // trigger on that one decoded event, and hands each match to the sink with

@@ -42,11 +42,29 @@ func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 }
 
 // handOff gives one partition's polled records to its worker.
+//
+// A paused partition rejoins only the next fetch, and a fetch whose other
+// partitions are all idle is held by the broker for the whole fetch wait:
+// every needless pause costs up to fetchMaxWait of nothing. So the share of
+// the budget a partition may hold applies only once half the budget is in
+// use, when partitions actually compete for it (a stuck partition still
+// stops at half the budget plus a poll); and the shares are counted over
+// the source partitions only, since the retry topic's are idle nearly
+// always and would otherwise halve every share.
 func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
 	p.mu.Lock()
 	part := p.parts[topicPartition{fp.Topic, fp.Partition}]
-	lim := p.partitionLimits(len(p.parts))
+	sources := 0
+	for tp := range p.parts {
+		if tp.topic != p.cfg.RetryTopic {
+			sources++
+		}
+	}
+	lim := p.partitionLimits(sources)
 	p.mu.Unlock()
+	if p.budget.used() < p.cfg.MaxBuffered/2 {
+		lim.open = max(lim.open, p.cfg.MaxBuffered)
+	}
 	if part == nil {
 		return // no longer ours; its next owner reads it from the committed offset
 	}
