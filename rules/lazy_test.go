@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/binary"
 	"errors"
 	"reflect"
 	"strings"
@@ -261,5 +262,20 @@ func TestSetDecodeMatchAllocations(t *testing.T) {
 	}
 	if len(dst) != 1 || dst[0].ID != "orders" {
 		t.Errorf("matched %d actions, want orders", len(dst))
+	}
+}
+
+// TestPlainWord checks the eight-bytes-at-a-time test of the string scanner
+// against the plain one, for every byte value at every position.
+func TestPlainWord(t *testing.T) {
+	for pos := range 8 {
+		for c := range 256 {
+			w := []byte("abcdefgh")
+			w[pos] = byte(c)
+			want := !(c == '"' || c == '\\' || c < 0x20)
+			if got := plainWord(binary.LittleEndian.Uint64(w)); got != want {
+				t.Errorf("plainWord(%q) = %v, want %v", w, got, want)
+			}
+		}
 	}
 }

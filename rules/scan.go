@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"encoding/binary"
 	"unsafe"
 )
 
@@ -295,6 +296,13 @@ func (s *scanner) byte(c byte) bool {
 }
 
 func (s *scanner) space() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return // compact JSON: no whitespace to skip
+	}
+	s.spaceSlow()
+}
+
+func (s *scanner) spaceSlow() {
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -432,7 +440,13 @@ func (s *scanner) str() (start, end int, escaped bool) {
 	}
 	start = s.i
 	b := s.b
-	for i := s.i; i < len(b); i++ {
+	i := s.i
+	// Eight bytes at a time while none of them is a quote, a backslash or
+	// a control character; then byte by byte.
+	for i+8 <= len(b) && plainWord(binary.LittleEndian.Uint64(b[i:])) {
+		i += 8
+	}
+	for ; i < len(b); i++ {
 		switch c := b[i]; {
 		case c == '"':
 			s.i = i + 1
@@ -463,6 +477,19 @@ func (s *scanner) str() (start, end int, escaped bool) {
 	}
 	s.fail()
 	return 0, 0, false
+}
+
+// plainWord reports whether none of the eight bytes of w is '"', '\\' or
+// below 0x20 (the usual bit tricks: a byte of x - 0x01..01 has its top bit
+// set where x had a zero byte, or a byte under the subtracted value).
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote := w ^ (ones * '"')
+	slash := w ^ (ones * '\\')
+	found := (quote - ones) & ^quote
+	found |= (slash - ones) & ^slash
+	found |= (w - ones*0x20) & ^w
+	return found&highs == 0
 }
 
 func isHex(c byte) bool {
