@@ -75,5 +75,8 @@
 // large with an error instead of exhausting memory. The constructs the
 // budget does not see are refused when the rule is compiled: repeat() (expr
 // allocates its result before counting it), reduce() and let (a value that
-// doubles at each step is never counted).
+// doubles at each step is never counted). Time is bounded by a step budget
+// of the same size (budget.go): every loop is charged its iterations, and
+// every event value read inside a loop its size, so a loop in a loop over a
+// large array stops with ErrStepBudget instead of running for hours.
 package rules
