@@ -53,3 +53,38 @@ func TestBudgetWaitEndsWithContext(t *testing.T) {
 		}
 	})
 }
+
+func TestBudgetWaitProcessedWakesOnProcessed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBudget(100)
+		b.add(30)
+		woke := make(chan bool, 1)
+		go func() { woke <- b.waitProcessed(context.Background(), 10) }()
+
+		b.processed(15) // 15 unprocessed: more than 10
+		b.release(30)   // room does not matter to this wait
+		synctest.Wait()
+		select {
+		case <-woke:
+			t.Fatal("waitProcessed returned with 15 unprocessed, want at most 10")
+		default:
+		}
+		b.processed(5)
+		synctest.Wait()
+		select {
+		case ok := <-woke:
+			if !ok {
+				t.Fatal("waitProcessed reported false")
+			}
+		default:
+			t.Fatal("waitProcessed did not wake at 10 unprocessed")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { woke <- b.waitProcessed(ctx, 0) }()
+		synctest.Wait()
+		cancel()
+		if ok := <-woke; ok {
+			t.Fatal("waitProcessed reported true after its context ended")
+		}
+	})
+}

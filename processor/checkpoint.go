@@ -59,6 +59,7 @@ type checkpoint struct {
 	queue []*slot // handed off, not yet taken by the worker
 
 	open   int             // handed off and not yet done
+	unproc int             // handed off and not yet settled (processed)
 	next   kgo.EpochOffset // commit point; Offset -1 until a record is done
 	moved  bool            // next has changed since the last publish
 	closed bool
@@ -102,6 +103,7 @@ func (c *checkpoint) handOff(recs []*kgo.Record, lim limits) bool {
 		c.queue = append(c.queue, s)
 	}
 	c.open += len(recs)
+	c.unproc += len(recs)
 	c.budget.add(len(recs))
 	if !c.paused && (c.open > lim.open || c.size > lim.span) {
 		c.paused, c.resume = true, limits{open: lim.open / 2, span: lim.span / 2}
@@ -128,6 +130,10 @@ func (c *checkpoint) take(buf []*slot) []*slot {
 func (c *checkpoint) settle(s *slot, handOvers int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.closed {
+		c.unproc--
+		c.budget.processed(1)
+	}
 	s.pending += int32(handOvers) - 1
 	if s.pending == 0 {
 		c.finish(s)
@@ -209,7 +215,8 @@ func (c *checkpoint) close(publish bool) {
 	}
 	c.closed = true
 	c.budget.release(c.open)
-	c.open = 0
+	c.budget.processed(c.unproc)
+	c.open, c.unproc = 0, 0
 	c.queue = nil
 	if c.paused {
 		c.paused = false

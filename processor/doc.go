@@ -14,7 +14,9 @@
 // one that is stuck, is paused (PauseFetchPartitions) and resumed when it
 // has drained to half; below that, pausing would only cost fetch waits.
 // When the whole budget is used, the poll loop stops polling until acks
-// free a useful amount of room.
+// free a useful amount of room. It also waits while more than one poll's
+// worth of records are not yet processed: the budget is a bound, and
+// reading further ahead of busy workers would only fill memory.
 //
 // Each partition's worker decodes a record once, evaluates every enabled
 // trigger on that one decoded event, and hands each match to the sink with

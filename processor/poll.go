@@ -13,11 +13,16 @@ const maxPoll = 10_000
 
 // poll is the poll loop: it takes as many records as the budget has room
 // for and hands each partition's records to that partition's worker. It
-// never waits on a partition; it waits only for room in the budget, and
-// returns when ctx ends.
+// never waits on a partition; it waits only for room in the budget and for
+// the workers to be within a poll of done, and returns when ctx ends.
 func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 	for {
 		if p.budget.room() < p.minPoll && !p.budget.wait(ctx, p.minPoll) {
+			return
+		}
+		// Fetch no further ahead of the workers than one poll: they have
+		// that much in hand, and the budget is left for what the sink holds.
+		if !p.budget.waitProcessed(ctx, p.maxPoll) {
 			return
 		}
 		fs := cl.PollRecords(ctx, min(p.budget.room(), p.maxPoll))

@@ -140,8 +140,13 @@ func (p *Processor) Run(ctx context.Context) error {
 // joins only the next fetch, so kgo's 5s long poll on idle partitions
 // would hold it back that long each time — and pauses are routine: a
 // partition over its limits, the retry topic while a parked action drains.
+// Last, at most fetchMaxPartitionBytes per partition in one fetch.
 func (p *Processor) clientOpts() []kgo.Opt {
-	defaults := []kgo.Opt{kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(fetchMaxWait)}
+	defaults := []kgo.Opt{
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxWait(fetchMaxWait),
+		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
+	}
 	return append(slices.Concat(defaults, p.cfg.Opts),
 		kgo.ConsumeTopics(p.cfg.Topics...),
 		kgo.ConsumerGroup(p.cfg.Group),
@@ -160,6 +165,14 @@ func (p *Processor) clientOpts() []kgo.Opt {
 
 // fetchMaxWait is how long the broker may hold a fetch for new records.
 const fetchMaxWait = 500 * time.Millisecond
+
+// fetchMaxPartitionBytes bounds one partition's share of a fetch (kgo's
+// default is 1 MiB). kgo decompresses a whole fetch as it arrives and a
+// record keeps its whole batch alive, so this is memory held outside the
+// budget; draining a 1M-event backlog, half of it cut peak RSS from about
+// 215 to 155 MB and was no slower, a fetch being cheap next to the work on
+// its records.
+const fetchMaxPartitionBytes = 512 << 10
 
 // snapshot returns the current partitions.
 func (p *Processor) snapshot() []*partition {
