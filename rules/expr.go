@@ -45,6 +45,7 @@ func compileExpr(src string, asBool bool) (*vm.Program, error) {
 		expr.Patch(g),
 		expr.Patch(nilSafe{}),
 		expr.Patch(loopBudget{}), // after nilSafe: it charges whole chains
+		expr.Patch(stringCompare{}),
 		expr.Patch(lazyFields{}), // last: the others look for reads of the event
 	}
 	opts = append(opts, budgetFuncs()...)

@@ -19,21 +19,48 @@ import (
 // build and keep the map on first use. Programs patched so run just as well on an event
 // decoded the full way, whose maps are already there.
 //
+// The identifier fields (userId, anonymousId, groupId, previousId) are
+// any-typed; boxing a string into one allocates, so the fast path keeps
+// them as strings and they are boxed on first read, the same way.
+//
 // An expression that uses $env itself as a value (toJSON($env),
-// $env[name]) would see the maps missing, so its action is marked and a Set
-// holding one decodes every event the full way.
+// $env[name]) would see those fields missing, so its action is marked and
+// a Set holding one decodes every event the full way.
 
-// lazyObjects are the object fields of an event not yet built into maps.
+// lazyObjects are the object fields of an event not yet built into maps,
+// and its identifier fields not yet boxed into their any fields (boxing a
+// string allocates; most events never have theirs read).
 type lazyObjects struct {
 	raw [4][]byte // properties, traits, context, integrations, as written; nil once built
 	set uint8     // which were seen while scanning (a second one gives up)
+
+	ids   [4]string // userId, anonymousId, groupId, previousId, when a string
+	idSet uint8     // which of ids are waiting to be boxed
 }
 
-// lazyNames are the object fields, in lazyObjects order.
-var lazyNames = [4]string{"properties", "traits", "context", "integrations"}
+// setID records identifier i as read by the scanner: a string, or null
+// (ok false). A later occurrence replaces an earlier one, as in Decode.
+func (l *lazyObjects) setID(i int, s string, ok bool) {
+	l.ids[i] = s
+	if ok {
+		l.idSet |= 1 << i
+	} else {
+		l.idSet &^= 1 << i
+	}
+}
 
-func lazyIndex(field string) int {
-	for i, n := range lazyNames {
+// lazyNames are the object fields, and idNames the identifier fields, in
+// lazyObjects order.
+var (
+	lazyNames = [4]string{"properties", "traits", "context", "integrations"}
+	idNames   = [4]string{"userId", "anonymousId", "groupId", "previousId"}
+)
+
+func lazyIndex(field string) int { return indexOf(lazyNames, field) }
+func idIndex(field string) int   { return indexOf(idNames, field) }
+
+func indexOf(names [4]string, field string) int {
+	for i, n := range names {
 		if n == field {
 			return i
 		}
@@ -71,11 +98,39 @@ func (ev *Event) object(i int) map[string]any {
 	return *f
 }
 
-// Load builds every object field still kept as bytes, so that ev's map
-// fields can be read directly. Expressions do not need it.
+// idField returns a pointer to identifier field i.
+func (ev *Event) idField(i int) *any {
+	switch i {
+	case 0:
+		return &ev.UserID
+	case 1:
+		return &ev.AnonymousID
+	case 2:
+		return &ev.GroupID
+	default:
+		return &ev.PreviousID
+	}
+}
+
+// id returns identifier field i, boxing it first if it is still a string.
+func (ev *Event) id(i int) any {
+	f := ev.idField(i)
+	if ev.lazy.idSet&(1<<i) != 0 {
+		ev.lazy.idSet &^= 1 << i
+		*f = ev.lazy.ids[i]
+	}
+	return *f
+}
+
+// Load builds every object field still kept as bytes and boxes every
+// identifier, so that ev's fields can be read directly. Expressions do not
+// need it.
 func (ev *Event) Load() {
 	for i := range lazyNames {
 		ev.object(i)
+	}
+	for i := range idNames {
+		ev.id(i)
 	}
 }
 
@@ -123,6 +178,34 @@ func objectOf(env any, i int) map[string]any {
 	return nil // a value environment: not how hookstream runs expressions
 }
 
+// Accessors of the identifier fields, of the other typed shape expr calls
+// without allocating, func(any) any.
+func lazyUserID(env any) any      { return idOf(env, 0) }
+func lazyAnonymousID(env any) any { return idOf(env, 1) }
+func lazyGroupID(env any) any     { return idOf(env, 2) }
+func lazyPreviousID(env any) any  { return idOf(env, 3) }
+
+func idOf(env any, i int) any {
+	if ev, ok := env.(*Event); ok {
+		return ev.id(i)
+	}
+	return nil
+}
+
+// idAccessor returns the accessor of identifier field i.
+func idAccessor(i int) func(any) any {
+	switch i {
+	case 0:
+		return lazyUserID
+	case 1:
+		return lazyAnonymousID
+	case 2:
+		return lazyGroupID
+	default:
+		return lazyPreviousID
+	}
+}
+
 // lazyAccessor returns the accessor of object field i.
 func lazyAccessor(i int) func(any) map[string]any {
 	switch i {
@@ -138,7 +221,8 @@ func lazyAccessor(i int) func(any) map[string]any {
 }
 
 // lazyFields is the patch: properties and $env.properties (or
-// $env["properties"]) become a call of the accessor with $env, and so on.
+// $env["properties"]) become a call of the accessor with $env, and so on
+// for every object and identifier field.
 // The accessor is a constant in the tree, so no name can clash with it. It
 // must run after every patch that looks for reads of the event.
 type lazyFields struct{}
@@ -159,12 +243,18 @@ func (lazyFields) Visit(node *ast.Node) {
 	default:
 		return
 	}
+	var accessor any
 	if i := lazyIndex(field); i >= 0 {
-		ast.Patch(node, &ast.CallNode{
-			Callee:    &ast.ConstantNode{Value: lazyAccessor(i)},
-			Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}},
-		})
+		accessor = lazyAccessor(i)
+	} else if i := idIndex(field); i >= 0 {
+		accessor = idAccessor(i)
+	} else {
+		return
 	}
+	ast.Patch(node, &ast.CallNode{
+		Callee:    &ast.ConstantNode{Value: accessor},
+		Arguments: []ast.Node{&ast.IdentifierNode{Value: "$env"}},
+	})
 }
 
 // usesWholeEnv reports whether a compiled program reads $env other than
@@ -210,7 +300,7 @@ func (w *envUses) Visit(node *ast.Node) {
 		// left in the tree were not patched (a name folded into a
 		// constant after the patch ran).
 		if env, ok := n.Node.(*ast.IdentifierNode); ok {
-			if s, ok := n.Property.(*ast.StringNode); ok && lazyIndex(s.Value) < 0 {
+			if s, ok := n.Property.(*ast.StringNode); ok && lazyIndex(s.Value) < 0 && idIndex(s.Value) < 0 {
 				w.allowed[env] = true
 			}
 		}
@@ -218,13 +308,16 @@ func (w *envUses) Visit(node *ast.Node) {
 }
 
 // isOwnCall reports whether n calls a function hookstream's patches add
-// with $env: a lazy accessor (the only constant functions in a tree), or
-// the step budget's (budget.go).
+// with $env: a lazy accessor or a string comparison (compare.go), the only
+// constant functions in a tree, or the step budget's (budget.go).
 func isOwnCall(n *ast.CallNode) bool {
 	switch callee := n.Callee.(type) {
 	case *ast.ConstantNode:
-		_, ok := callee.Value.(func(any) map[string]any)
-		return ok
+		switch callee.Value.(type) {
+		case func(any) map[string]any, func(any) any, func(any) bool:
+			return true
+		}
+		return false
 	case *ast.IdentifierNode:
 		return callee.Value == loopFunc || callee.Value == costFunc
 	}

@@ -170,7 +170,7 @@ func (s *scanner) field(ev *Event, f int) bool {
 	case 'n':
 		s.literal("null")
 		if f >= fUserID {
-			setID(ev, f, nil)
+			ev.lazy.setID(f-fUserID, "", false)
 		} else {
 			setString(ev, f, "")
 		}
@@ -187,7 +187,7 @@ func (s *scanner) field(ev *Event, f int) bool {
 		return false
 	}
 	if f >= fUserID {
-		setID(ev, f, str)
+		ev.lazy.setID(f-fUserID, str, true)
 	} else {
 		setString(ev, f, str)
 	}
@@ -214,19 +214,6 @@ func setString(ev *Event, f int, v string) {
 		ev.ReceivedAt = v
 	case fChannel:
 		ev.Channel = v
-	}
-}
-
-func setID(ev *Event, f int, v any) {
-	switch f {
-	case fUserID:
-		ev.UserID = v
-	case fAnonymousID:
-		ev.AnonymousID = v
-	case fGroupID:
-		ev.GroupID = v
-	case fPreviousID:
-		ev.PreviousID = v
 	}
 }
 
