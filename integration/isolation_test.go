@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // isolationRules: A and B each take half of the events; A parks one second
@@ -205,4 +208,113 @@ func (w *worker) counter(name, label string) float64 {
 		}
 	}
 	return sum
+}
+
+// refuseProduce answers every Produce request with a non-retryable error
+// while refusing holds, and reports each refusal on refused.
+func refuseProduce(fake *kfake.Cluster, refusing *atomic.Bool, refused chan<- struct{}) {
+	fake.ControlKey(kmsg.Produce.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		fake.KeepControl()
+		if !refusing.Load() {
+			return nil, nil, false
+		}
+		pr := req.(*kmsg.ProduceRequest)
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range pr.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		select {
+		case refused <- struct{}{}:
+		default:
+		}
+		return resp, nil, true
+	})
+}
+
+// TestFailedTopicWriteCommitsNothingPastIt: while the dead-letter or retry
+// topic refuses writes, the records that need them stay undone, so every
+// partition stays committed just before the first of them; once writes go
+// through, everything is written and committed.
+func TestFailedTopicWriteCommitsNothingPastIt(t *testing.T) {
+	const parts, skip, hit = 2, 3, 5 // per partition: skip records no action takes, then hit that need the topic
+	cases := []struct {
+		name   string
+		status int
+		rules  string
+		topic  string
+	}{
+		{"dead-letter topic", http.StatusBadRequest, `actions:
+- id: a
+  trigger: event == "A"
+  url: URL/a
+`, "hookstream.dlq"},
+		{"retry topic", http.StatusServiceUnavailable, `actions:
+- id: a
+  trigger: event == "A"
+  url: URL/a
+  retry: {initial_backoff: 20ms, max_backoff: 50ms, park_after: 300ms}
+  breaker: {failures: 2, open_for: 200ms}
+`, "hookstream.retry"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, fake := startFakeCluster(t, parts)
+			var recs []*kgo.Record
+			for i := range parts * (skip + hit) {
+				name := "X"
+				if i/parts >= skip {
+					name = "A"
+				}
+				recs = append(recs, &kgo.Record{Topic: "events", Partition: int32(i % parts), Value: trackEvent(i, name)})
+			}
+			c.produce(t, recs...)
+			var refusing atomic.Bool
+			refusing.Store(true)
+			refused := make(chan struct{}, 1)
+			refuseProduce(fake, &refusing, refused)
+			rv := startReceiver(t, answerAll(tc.status))
+			startWorker(t, c, "g-refused", rulesFor(tc.rules, rv.URL), nil, "--config", writeConfig(t, "commit_interval: 100ms\n"))
+
+			rv.waitFor(t, "a delivery attempt", func(r []request) bool { return len(r) > 0 })
+			before := map[int32]int64{}
+			for p := range int32(parts) {
+				before[p] = skip
+			}
+			waitCommitted(t, c, "g-refused", before)
+			for range 3 { // several refused writes later, still nothing past them
+				select {
+				case <-refused:
+				case <-time.After(waitTimeout):
+					t.Fatal("no write was attempted")
+				}
+				for p, at := range c.committed(t, "g-refused", "events") {
+					if at != skip {
+						t.Fatalf("partition %d committed at %d while the write for offset %d is refused", p, at, skip)
+					}
+				}
+			}
+
+			refusing.Store(false)
+			waitCommitted(t, c, "g-refused", c.endOffsets(t, "events"))
+			got := map[string]bool{}
+			for _, r := range c.consumeAll(t, tc.topic, parts*hit) {
+				got[header(r, "hookstream-source-partition")+"@"+header(r, "hookstream-source-offset")] = true
+			}
+			for p := range parts {
+				for off := skip; off < skip+hit; off++ {
+					if !got[fmt.Sprintf("%d@%d", p, off)] {
+						t.Errorf("%s lacks the event at partition %d offset %d", tc.topic, p, off)
+					}
+				}
+			}
+		})
+	}
 }

@@ -118,7 +118,13 @@ func (w *worker) run(ctx context.Context) error {
 	var stopping atomic.Bool
 	proc, err := processor.New(processor.Config{
 		Opts: slices.Concat(w.opts, []kgo.Opt{kgo.WithLogger(kgoLogger(w.log.With("client", "consumer"))),
-			kgo.SessionTimeout(w.cfg.Kafka.SessionTimeout)}),
+			// Heartbeats at most a third of the session timeout apart, as
+			// Kafka advises, and a rebalance timeout (how long a rebalance
+			// waits for members to rejoin) in the ratio of Kafka's
+			// defaults: 45s gives kgo's own 3s and 60s.
+			kgo.SessionTimeout(w.cfg.Kafka.SessionTimeout),
+			kgo.HeartbeatInterval(min(3*time.Second, w.cfg.Kafka.SessionTimeout/3)),
+			kgo.RebalanceTimeout(w.cfg.Kafka.SessionTimeout * 4 / 3)}),
 		Topics:          w.cfg.Kafka.Topics,
 		RetryTopic:      w.cfg.Kafka.RetryTopic, // parked events come back through the same group
 		Group:           w.cfg.Kafka.Group,
