@@ -45,7 +45,7 @@ Commands:
   dev       everything on one machine: broker, sample rules, receiver, events, worker
   broker    the embedded Kafka-protocol broker alone
   rules     validate | test | apply | list | delete the actions
-  lag       the group's lag per partition (not implemented yet)
+  lag       the group's lag per partition, and the oldest undelivered event per action
   bench     size a deployment: raw consume rate vs the full pipeline, CPU, memory, latency
 
   hookstream <command> --help   shows the command's flags
@@ -77,7 +77,7 @@ func (c *cli) main(ctx context.Context, args []string) int {
 	case "bench":
 		err = c.benchCmd(ctx, rest)
 	case "lag":
-		err = usagef("%s: not implemented yet", cmd)
+		err = c.lagCmd(ctx, rest)
 	default:
 		err = usagef("unknown command %q (commands: run, dev, broker, rules, lag, bench; see hookstream --help)", cmd)
 	}
