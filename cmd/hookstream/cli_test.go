@@ -48,7 +48,7 @@ func TestBadUsageExits2(t *testing.T) {
 		{"rules apply missing file", nil, []string{"rules", "apply", "-f", "/nonexistent/rules.yaml"}, []string{"/nonexistent/rules.yaml"}},
 		{"rules list bad output", nil, []string{"rules", "list", "--output", "yaml"}, []string{`--output "yaml": want text or json`}},
 		{"rules delete without id", nil, []string{"rules", "delete"}, []string{"rules delete: want the ID"}},
-		{"lag", nil, []string{"lag"}, []string{"lag: not implemented yet"}},
+		{"lag bad output", nil, []string{"lag", "--output", "yaml"}, []string{`lag: --output "yaml": want text or json`}},
 		{"bench bad flags", nil, []string{"bench", "--match", "2", "--events", "0"}, []string{"--match 2: want 0..1", "--events 0: want at least 1"}},
 		{"dev bad rate", nil, []string{"dev", "--rate", "0"}, []string{"--rate 0"}},
 	}
