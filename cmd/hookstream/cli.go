@@ -47,6 +47,7 @@ Commands:
   rules     validate | test | apply | list | delete the actions
   lag       the group's lag per partition, and the oldest undelivered event per action
   bench     size a deployment: raw consume rate vs the full pipeline, CPU, memory, latency
+  verify    check a delivery's X-Signature and webhook-signature, as a receiver must
 
   hookstream <command> --help   shows the command's flags
   hookstream --version          prints the version
@@ -78,8 +79,10 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		err = c.benchCmd(ctx, rest)
 	case "lag":
 		err = c.lagCmd(ctx, rest)
+	case "verify":
+		err = c.verifyCmd(rest)
 	default:
-		err = usagef("unknown command %q (commands: run, dev, broker, rules, lag, bench; see hookstream --help)", cmd)
+		err = usagef("unknown command %q (commands: run, dev, broker, rules, lag, bench, verify; see hookstream --help)", cmd)
 	}
 	return c.exitCode(err)
 }
