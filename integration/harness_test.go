@@ -153,7 +153,13 @@ func startReceiver(t *testing.T, answer func(n int, r *http.Request, body []byte
 }
 
 func (rv *receiver) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		// The sender died mid-request (a worker killed with SIGKILL): it
+		// never sees an answer, so this is not a delivery.
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
 	rv.mu.Lock()
 	n := len(rv.reqs)
 	rv.mu.Unlock()
