@@ -46,11 +46,14 @@
 //   - OnPartitionsRevoked stops those partitions' workers and waits for
 //     them, marks their ledgers a last time and closes them, and then
 //     commits the marked offsets, so the next owner starts right after the
-//     last record done here. Records still in the sink may be delivered
-//     later, but their acks can no longer mark: a late mark would put this
-//     member's offset back into a partition it no longer owns. The next
-//     owner delivers them again (at-least-once; receivers drop duplicates
-//     by messageId).
+//     last record done here. The sink drops what it has not sent yet of
+//     those partitions (their contexts are marked with
+//     internal/handoff.Withdrawable); what is already in a request may
+//     still be delivered, but its acks can no longer mark: a late mark
+//     would put this member's offset back into a partition it no longer
+//     owns. The next owner delivers all of it again (at-least-once;
+//     receivers drop duplicates by messageId), so a rebalance duplicates
+//     at most what was in flight.
 //   - OnPartitionsLost closes them without marking or committing: the group
 //     has already moved on.
 //

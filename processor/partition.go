@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/hookstream/hookstream/internal/handoff"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -42,7 +43,12 @@ func (p *Processor) newPartition(parent context.Context, cl *kgo.Client, topic s
 		exited:   make(chan struct{}),
 	}
 	part.hwm.Store(-1)
-	part.ctx, part.cancel = context.WithCancel(parent)
+	// Marked so that what the partition handed to the sink and the sink
+	// has not sent yet is withdrawn when the partition is released: its
+	// next owner delivers it from the committed offset, and sending it here
+	// too would only make a duplicate.
+	ctx, cancel := context.WithCancel(parent)
+	part.ctx, part.cancel = handoff.Withdrawable(ctx), cancel
 
 	// Both maps are built once and only read by kgo; the ledger's lock
 	// serialises the writes to marks.

@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/handoff"
+
 	"github.com/hookstream/hookstream/rules"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -271,6 +273,9 @@ func (r *runner) dispatch(ctx context.Context) {
 		if len(r.queue) == 0 {
 			r.queue = r.queue[:0:0]
 		}
+		if b = r.withdraw(b); b == nil {
+			continue
+		}
 		r.inFlight++
 		r.workers.Go(func() {
 			unsent := r.deliver(ctx, wait, b)
@@ -280,6 +285,38 @@ func (r *runner) dispatch(ctx context.Context) {
 			}
 		})
 	}
+}
+
+// withdraw drops the events of b that their caller withdrew (see
+// internal/handoff: their partition was revoked, and its next owner
+// delivers them), and returns b, a
+// batch of the rest, or nil if none is left. Events already in a request
+// are never withdrawn: a retry carries the same ones under the same key.
+func (r *runner) withdraw(b *batch) *batch {
+	n := 0
+	for _, it := range b.items {
+		if !handoff.Withdrawn(it.ctx) {
+			n++
+		}
+	}
+	if n == len(b.items) {
+		return b
+	}
+	keep := make([]item, 0, n)
+	for _, it := range b.items {
+		if !handoff.Withdrawn(it.ctx) {
+			keep = append(keep, it)
+			continue
+		}
+		r.held--
+		r.s.abandon(it)
+	}
+	if n == 0 {
+		return nil
+	}
+	nb := newBatch(b.p, b.url, keep)
+	nb.br = b.br
+	return nb
 }
 
 // actionAttrs are an action's metric attribute sets, built once.

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"context"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,7 +17,8 @@ type item struct {
 	done func()
 	gen  *gen
 	ages *ages
-	sec  int64 // the key ages counts it under
+	sec  int64           // the key ages counts it under
+	ctx  context.Context // Send's; see internal/handoff
 }
 
 // batch is one request's worth of events: one action version, one URL.

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/handoff"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -333,11 +334,16 @@ func (r *runner) writePending() {
 	})
 	topic := r.s.retryTopic()
 	for i, it := range pk.pending {
+		pk.pending[i] = item{}
+		if handoff.Withdrawn(it.ctx) {
+			r.held-- // withdrawn: its partition's next owner has it
+			r.s.abandon(it)
+			continue
+		}
 		r.s.produceDead(&pendingDead{ctx: r.s.ctx, rec: parkRecord(topic, r.id, it), it: it,
 			l: letter{reason: "parked", action: r.id}, park: r})
-		pk.pending[i] = item{}
+		pk.unacked++
 	}
-	pk.unacked += len(pk.pending)
 	pk.pending = pk.pending[:0]
 }
 

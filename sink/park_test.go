@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/handoff"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -358,4 +359,44 @@ func TestParkedEventDeadLettersAsItsSourceRecord(t *testing.T) {
 	if _, ok := header(dl, HeaderSourceKey); ok {
 		t.Errorf("dead letter carries %s", HeaderSourceKey)
 	}
+}
+
+func TestEventsWithdrawnBeforeTheyAreSent(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	rc := newReceiver(t, func(s seen) answer {
+		if s.n == 0 {
+			close(arrived)
+			<-release // the first request holds the ones queued behind it
+		}
+		return answer{status: http.StatusOK}
+	})
+	s := newSink(t, Config{})
+	a := testAction("crm", nil) // unbatched, max_in_flight 1
+	d := newDones()
+	revoked, revoke := context.WithCancel(context.Background())
+	unmarked, stop := context.WithCancel(context.Background()) // ends too, but withdraws nothing
+	for i, ctx := range []context.Context{context.Background(), handoff.Withdrawable(revoked), handoff.Withdrawable(revoked), unmarked} {
+		body, rec := event(i)
+		if err := s.Send(ctx, a, rc.URL, body, rec, d.fn(fmt.Sprintf("e%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no first request")
+	}
+	revoke() // e1 and e2 are queued, not sent: they are withdrawn
+	stop()
+	close(release)
+	for _, want := range []string{`"m-0"`, `"m-3"`} {
+		if got := rc.next(t); !strings.Contains(got.body, want) {
+			t.Fatalf("got %s, want %s: the withdrawn events were sent", got.body, want)
+		}
+	}
+	flush(t, s) // does not wait for the withdrawn events
+	if got := d.wait(t, 2); strings.Join(got, ",") != "e0,e3" {
+		t.Fatalf("done for %v, want e0 and e3", got)
+	}
+	rc.none(t, 100*time.Millisecond)
 }

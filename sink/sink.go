@@ -138,7 +138,11 @@ func New(cfg Config) *Sink {
 // acknowledged), from a goroutine of the Sink; it must not block. body must
 // stay unchanged until then. Send blocks while the action holds
 // Config.MaxBuffered events, until ctx ends; it then returns ctx's error and
-// done is never called. A record of Config.RetryTopic is a parked event
+// done is never called. A ctx marked with internal/handoff.Withdrawable
+// that ends later, before the event is sent or parked, withdraws it: done
+// is never called either (the processor marks a partition's context so,
+// and its next owner delivers the event). A record of Config.RetryTopic is
+// a parked event
 // read back: it goes to the action's retry lane (park.go), which delivers
 // it but never parks it again.
 func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error {
@@ -152,7 +156,7 @@ func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []b
 	if err != nil {
 		return fmt.Errorf("send to action %s: %w", a.ID, err)
 	}
-	it := item{body: body, rec: rec, done: done, gen: s.track.add(), ages: r.ages}
+	it := item{body: body, rec: rec, done: done, gen: s.track.add(), ages: r.ages, ctx: ctx}
 	if rec != nil {
 		it.sec = second(rec.Timestamp)
 	} else {
