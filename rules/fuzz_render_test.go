@@ -142,3 +142,32 @@ func shapeOf(template string) string {
 	b.WriteString(template)
 	return b.String()
 }
+
+// TestMissingObjectsAreNull checks that a payload leaf reading an object
+// field the event does not have writes null (SPEC §2: a missing field is
+// nil), as encoding/json writes a nil map or slice, not an empty object.
+func TestMissingObjectsAreNull(t *testing.T) {
+	a := valid()
+	a.Payload = map[string]any{"p": "properties", "t": "traits", "l": "properties.list", "u": "userId"}
+	c, err := Compile(a, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := []byte(`{"type":"track"}`)
+	for name, decode := range map[string]func([]byte, int, *Event) error{"Decode": Decode, "DecodeLazy": DecodeLazy} {
+		var ev Event
+		if err := decode(raw, 0, &ev); err != nil {
+			t.Fatal(err)
+		}
+		var v vm.VM
+		_, body, err := c.Render(&ev, raw, &v, nil)
+		if err != nil || string(body) != `{"l":null,"p":null,"t":null,"u":null}` {
+			t.Errorf("%s: Render = %s, %v", name, body, err)
+		}
+	}
+	for _, v := range []any{map[string]any(nil), []any(nil)} {
+		if got, err := appendJSON(nil, v); err != nil || string(got) != "null" {
+			t.Errorf("appendJSON(%#v) = %s, %v; want null like encoding/json", v, got, err)
+		}
+	}
+}

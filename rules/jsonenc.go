@@ -29,8 +29,14 @@ func appendJSON(buf []byte, v any) ([]byte, error) {
 	case int64:
 		return strconv.AppendInt(buf, x, 10), nil
 	case map[string]any:
+		if x == nil { // a field the event does not have: nil, as SPEC §2 says
+			return append(buf, "null"...), nil
+		}
 		return appendJSONObject(buf, x)
 	case []any:
+		if x == nil {
+			return append(buf, "null"...), nil
+		}
 		buf = append(buf, '[')
 		for i, e := range x {
 			if i > 0 {
