@@ -1,0 +1,208 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hookstream/hookstream/sink"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Known secrets: each is set the way users set it, and must show up
+// nowhere but where it is used (the request to the endpoint, the broker).
+const (
+	sharedSecret = "shh-shared-9f3b27c1d4"   // X-Signature key (first of the rotation)
+	oldKey       = "old-whsec-key-5d2e81"    // the key inside the second, whsec_ secret
+	bearerToken  = "tok-bearer-5e81aa77f0"   // Authorization: Bearer ${env:CRM_TOKEN}
+	saslPassword = "pw-sasl-c0ffee42b7"      // SCRAM-SHA-512, from KAFKA_PASSWORD
+	wrongPass    = "pw-wrong-guess-0d15ea5e" // a refused password must not be echoed either
+)
+
+var whsecSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte(oldKey))
+
+const secretsRules = `actions:
+- id: crm
+  trigger: type == "track" && properties.count > 3
+  url: URL/crm?team=growth
+  headers:
+    Authorization: "Bearer ${env:CRM_TOKEN}"
+    X-Team: growth
+  secret_env: WEBHOOK_SECRET
+  signature: standard
+  retry: {initial_backoff: 10ms, max_backoff: 20ms}
+- id: strict
+  trigger: type == "track" && event == "Rejected"
+  url: URL/strict
+  headers:
+    Authorization: "Bearer ${env:CRM_TOKEN}"
+  secret_env: WEBHOOK_SECRET
+`
+
+// TestSecretsNeverLeak runs a worker at debug level through failing,
+// refused and succeeding deliveries, a poison record and a failing trigger,
+// with a shared secret (two, for rotation), a bearer token and a SASL
+// password, then greps everything a user or an attacker with read access
+// could see: the worker's logs, /metrics, the status page and its JSON,
+// the dead-letter topic, the rules topic, and the output of rules validate,
+// test, apply and list, verify, --print-config and a refused start.
+func TestSecretsNeverLeak(t *testing.T) {
+	s := startSecureCluster(t, saslPassword)
+	var crmCalls atomic.Int64
+	rv := startReceiver(t, func(_ int, r *http.Request, _ []byte) (int, http.Header) {
+		switch {
+		case r.URL.Path == "/strict":
+			return http.StatusBadRequest, nil
+		case crmCalls.Add(1) <= 2:
+			return http.StatusServiceUnavailable, nil
+		}
+		return http.StatusOK, nil
+	})
+	rulesYAML := rulesFor(secretsRules, rv.URL)
+	rulesFile := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rulesFile, []byte(rulesYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"WEBHOOK_SECRET=" + sharedSecret + " " + whsecSecret, "CRM_TOKEN=" + bearerToken, "KAFKA_PASSWORD=" + saslPassword}
+	conf := s.config(t, "log: {level: debug}\n")
+	seen := map[string]string{} // where → what it showed
+
+	w := startWorker(t, s.cluster, "g-secrets", rulesYAML, env, "--config", conf, "--commit-interval", "100ms")
+	s.produce(t,
+		&kgo.Record{Topic: "events", Value: []byte(`{"type":"track","event":"Signed Up","messageId":"m-1","properties":{"count":5}}`)},
+		&kgo.Record{Topic: "events", Value: []byte(`{"type":"track","event":"Rejected","messageId":"m-2","properties":{"count":"x"}}`)},
+		&kgo.Record{Topic: "events", Value: []byte(`{"type":"track",`)},
+		&kgo.Record{Topic: "events", Value: []byte(`{"type":"track","event":"Upgraded","messageId":"m-4","properties":{"count":7}}`)})
+	reqs := rv.waitFor(t, "two deliveries to crm after two failures", func(reqs []request) bool { return crmCalls.Load() >= 4 })
+	waitCommitted(t, s.cluster, "g-secrets", map[int32]int64{0: 4})
+
+	// The secrets were used: the requests carry the token and signatures
+	// that verify with each secret.
+	for _, r := range reqs {
+		if r.Header.Get("Authorization") != "Bearer "+bearerToken || !sink.VerifySignature([]byte(sharedSecret), r.Body, r.Header.Get("X-Signature")) {
+			t.Fatalf("request to %s lacks the token or a valid X-Signature", r.Path)
+		}
+		if r.Path == "/crm" && sink.VerifyStandardRequest([][]byte{[]byte(whsecSecret)}, r.Header, r.Body, time.Now(), time.Minute) != nil {
+			t.Fatalf("webhook-signature does not verify with the rotated secret")
+		}
+	}
+	for _, path := range []string{"/metrics", "/", "/status.json", "/readyz", "/healthz", "/status.js"} {
+		seen["GET "+path] = httpGet(t, "http://"+w.http+path)
+	}
+	if !strings.Contains(seen["GET /metrics"], `hookstream_trigger_errors_total{action="crm"`) {
+		t.Errorf("the failing trigger was not counted; /metrics:\n%s", seen["GET /metrics"])
+	}
+	for _, dl := range s.read(t, "hookstream.dlq", 2) {
+		var b strings.Builder
+		for _, h := range dl.Headers {
+			b.WriteString(h.Key + ": " + string(h.Value) + "\n")
+		}
+		seen["dead letter "+header(dl, "hookstream-reason")] = b.String() + string(dl.Key) + string(dl.Value)
+	}
+	if !strings.Contains(seen["dead letter rejected"], "hookstream-error: POST") {
+		t.Errorf("no refused delivery in the dead letters:\n%v", seen)
+	}
+	if code := w.stop(t, syscall.SIGTERM); code != 0 {
+		t.Errorf("worker exit %d", code)
+	}
+	seen["worker logs"] = w.out.String()
+	if !strings.Contains(seen["worker logs"], "delivery failed, will retry") {
+		t.Errorf("the failed deliveries were not logged at debug:\n%s", seen["worker logs"])
+	}
+
+	event := filepath.Join(t.TempDir(), "event.json")
+	if err := os.WriteFile(event, []byte(`{"type":"track","event":"Signed Up","messageId":"m-1","properties":{"count":5}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	commands := map[string][]string{
+		"rules validate":  {"rules", "validate", "-f", rulesFile},
+		"rules test":      {"rules", "test", "-f", rulesFile, "--event", event},
+		"rules apply":     {"rules", "apply", "-f", rulesFile, "--config", conf, "--brokers", s.addr},
+		"rules list":      {"rules", "list", "--config", conf, "--brokers", s.addr},
+		"rules list json": {"rules", "list", "--output", "json", "--config", conf, "--brokers", s.addr},
+		"print-config":    {"run", "--print-config", "--config", conf, "--rules", rulesFile},
+		"verify":          {"verify", "--secret-env", "WEBHOOK_SECRET", "--body", event, "--signature", "0000"},
+	}
+	for name, args := range commands {
+		out, _ := runHookstream(t, env, args...)
+		seen[name] = out
+	}
+	if !regexp.MustCompile(`X-Signature: [0-9a-f]{40}\n`).MatchString(seen["rules test"]) {
+		t.Errorf("rules test does not show the computed signature:\n%s", seen["rules test"])
+	}
+	if !strings.Contains(seen["rules list"], "crm") || !strings.Contains(seen["rules list json"], `"secret_env": "WEBHOOK_SECRET"`) {
+		t.Errorf("rules list does not list the actions:\n%s\n%s", seen["rules list"], seen["rules list json"])
+	}
+	var topic strings.Builder
+	for _, r := range s.read(t, "hookstream.rules", 2) {
+		topic.Write(r.Value)
+	}
+	seen["rules topic"] = topic.String()
+	if !strings.Contains(seen["rules topic"], "${env:CRM_TOKEN}") {
+		t.Errorf("the rules topic should hold the reference, not the value:\n%s", seen["rules topic"])
+	}
+	refused := append([]string(nil), env...)
+	refused[len(refused)-1] = "KAFKA_PASSWORD=" + wrongPass
+	out, code := runHookstream(t, refused, "run", "--config", conf, "--brokers", s.addr, "--rules", rulesFile, "--http", "127.0.0.1:0")
+	if code != 2 {
+		t.Errorf("run with a wrong password: exit %d, want 2:\n%s", code, out)
+	}
+	seen["refused start"] = out
+
+	for where, text := range seen {
+		for _, secret := range []string{sharedSecret, whsecSecret, oldKey, bearerToken, saslPassword, wrongPass,
+			base64.StdEncoding.EncodeToString([]byte(sharedSecret)), base64.StdEncoding.EncodeToString([]byte(bearerToken))} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s shows the secret %q:\n%s", where, secret, text)
+			}
+		}
+	}
+	t.Logf("searched %d outputs, %d bytes", len(seen), func() (n int) {
+		for _, v := range seen {
+			n += len(v)
+		}
+		return n
+	}())
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %v", url, resp.StatusCode, err)
+	}
+	var b bytes.Buffer
+	resp.Header.Write(&b)
+	return b.String() + string(body)
+}
+
+// runHookstream runs a command to completion with extra environment
+// variables and returns its combined output and exit status.
+func runHookstream(t *testing.T, env []string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil || (err != nil && cmd.ProcessState == nil) {
+		t.Fatalf("hookstream %s: %v", strings.Join(args, " "), err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
