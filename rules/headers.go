@@ -3,6 +3,7 @@ package rules
 import (
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Headers hookstream sets itself; an action may not set them.
@@ -36,6 +37,11 @@ func resolveHeaders(h map[string]string, opt Options, add func(field, value, msg
 		field := "headers." + name
 		switch lower := strings.ToLower(name); {
 		case !validToken(name):
+			if hasControl(name) || !utf8.ValidString(name) {
+				// CR, LF and the like must not reach a log line or a
+				// terminal as they are.
+				field = "headers." + quoted(name)
+			}
 			add(field, "", "want a header name (letters, digits and !#$%&'*+-.^_`|~)")
 			continue
 		case reservedHeaders[lower]:
