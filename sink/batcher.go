@@ -31,14 +31,22 @@ type batch struct {
 	items    []item
 	body     []byte
 	key      string
-	sig      string // X-Signature, computed at the first attempt
+	sig      string // X-Signature, computed when the batch is formed
 	attempts int    // requests made for these events, carried into halves
 }
 
+// newBatch forms a batch, its body, key and signature. Signing here, on the
+// action's goroutine while the previous request is still in flight, keeps
+// the HMAC of a 400 KB body (a quarter of a millisecond) off the path from
+// one request's answer to the next request, which with max_in_flight 1 is
+// what bounds an action's throughput.
 func newBatch(p *policy, url string, items []item) *batch {
 	b := &batch{p: p, url: url, items: items}
 	b.body = encode(p.batched, items)
 	b.key = idempotencyKey(p.a.ID, items, p.batched)
+	if p.signature {
+		b.sig = Sign(p.a.Secrets[0], b.body)
+	}
 	return b
 }
 
