@@ -54,7 +54,11 @@ func (r *runner) deliver(ctx, wait context.Context, b *batch) (unsent []item) {
 		}
 		switch o.class {
 		case classSuccess:
-			r.delivered(b)
+			// The events' acks (a thousand done calls, metrics) run beside
+			// the next request rather than before it: with max_in_flight 1
+			// the time from one answer to the next request bounds the
+			// action's throughput. r.workers waits for them at shutdown.
+			r.workers.Go(func() { r.delivered(b) })
 			return nil
 		case classTooLarge:
 			if len(b.items) > 1 {
