@@ -40,7 +40,7 @@ func (c *cli) runCmd(ctx context.Context, args []string) error {
 	store, source := &rules.Store{}, "topic "+cfg.Kafka.RulesTopic
 	var follow *topic.Config
 	if cfg.RulesFile != "" {
-		set, err := loadRulesFile(cfg.RulesFile, c.getenv)
+		set, err := loadRulesFile(cfg.RulesFile, rulesGetenv(&cfg, c.getenv))
 		if err != nil {
 			return usageError{err}
 		}
@@ -49,7 +49,7 @@ func (c *cli) runCmd(ctx context.Context, args []string) error {
 		if err := ensureRulesTopic(ctx, &cfg, opts, log); err != nil {
 			return err
 		}
-		fc := rulesFollower(&cfg, opts, store, c.getenv, log)
+		fc := rulesFollower(&cfg, opts, store, rulesGetenv(&cfg, c.getenv), log)
 		follow = &fc
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP)

