@@ -67,7 +67,8 @@ func (a allowHosts) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // refusePrivate is a dialer Control hook refusing loopback, private,
 // link-local (which holds the cloud metadata address 169.254.169.254),
-// carrier-grade NAT, multicast and unspecified addresses.
+// carrier-grade NAT, multicast, unspecified and reserved addresses, and
+// IPv6 addresses that embed one of those IPv4 addresses.
 func refusePrivate(_ context.Context, network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
@@ -79,10 +80,46 @@ func refusePrivate(_ context.Context, network, address string, _ syscall.RawConn
 	return nil
 }
 
-// cgnat is 100.64.0.0/10, shared address space that is not public either.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// notPublic are ranges that are not public beyond what netip classifies:
+// "this network", carrier-grade NAT, IETF protocol assignments,
+// benchmarking, reserved and broadcast, and IPv6 site-local (deprecated,
+// still routed inside some networks). Read-only.
+var notPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("fec0::/10"),
+}
+
+// IPv6 prefixes that carry an IPv4 address a gateway may forward to: NAT64
+// (64:ff9b::/96, the address in the last 4 bytes), 6to4 (2002::/16, in
+// bytes 2 to 5) and IPv4-compatible addresses (::/96, deprecated).
+var (
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFour  = netip.MustParsePrefix("2002::/16")
+	compatible = netip.MustParsePrefix("::/96")
+)
 
 func isPrivate(ip netip.Addr) bool {
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || cgnat.Contains(ip)
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return true
+	}
+	for _, p := range notPublic {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	if ip.Is6() {
+		b := ip.As16()
+		switch {
+		case nat64.Contains(ip), compatible.Contains(ip):
+			return isPrivate(netip.AddrFrom4([4]byte(b[12:16])))
+		case sixToFour.Contains(ip):
+			return isPrivate(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	return false
 }
