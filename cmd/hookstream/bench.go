@@ -20,12 +20,13 @@ import (
 // the full pipeline's rate, CPU, memory and latency on the same backlog. See
 // internal/bench for what each figure means.
 func (c *cli) benchCmd(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("bench", "bench [--events N] [--size BYTES] [--partitions N] [--match RATIO] [--rate N] [--brokers HOST:PORT]... [--url URL] [--json]\n"+
+	fs := c.newFlagSet("bench", "bench [--events N] [--size BYTES] [--partitions N] [--match RATIO] [--runs N] [--rate N] [--brokers HOST:PORT]... [--url URL] [--json]\n"+
 		"       hookstream bench --receive ADDR")
 	events := fs.Int("events", bench.DefaultEvents, "`N` events in the backlog")
 	size := fs.Int("size", bench.DefaultSize, "`BYTES` per event, about")
 	partitions := fs.Int("partitions", bench.DefaultPartitions, "`N` partitions of the benchmark topic")
 	match := fs.Float64("match", bench.DefaultMatch, "share of events the default action wants, `RATIO` 0..1")
+	runs := fs.Int("runs", 1, "repeat the raw and pipeline phases `N` times and report the best of each (1..10)")
 	rate := fs.Float64("rate", bench.DefaultRate, "`N` events per second in the latency phase")
 	latencyFor := fs.Duration("latency-duration", bench.DefaultLatencyFor, "how long the latency phase produces (`DURATION`; 0 skips it)")
 	batchWait := fs.Duration("batch-wait", bench.DefaultBatchWait, "batch.wait of the default action (`DURATION`)")
@@ -83,6 +84,7 @@ func (c *cli) benchCmd(ctx context.Context, args []string) error {
 		Events:     *events,
 		Size:       *size,
 		Partitions: *partitions,
+		Runs:       *runs,
 		Match:      *match,
 		Rate:       *rate,
 		LatencyFor: *latencyFor,
@@ -108,7 +110,7 @@ func (c *cli) benchCmd(ctx context.Context, args []string) error {
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"events", *events}, {"size", *size}, {"partitions", *partitions}} {
+	}{{"events", *events}, {"size", *size}, {"partitions", *partitions}, {"runs", *runs}} {
 		if f.v == 0 {
 			bad = append(bad, fmt.Errorf("--%s 0: want at least 1", f.name))
 		}

@@ -9,8 +9,8 @@ import (
 // benchFields are the keys of `hookstream bench --json` that scripts read.
 // Renaming one breaks them, so each is listed here as written.
 var benchFields = map[string][]string{
-	"setup": {"broker", "endpoint", "topic", "group", "events", "event_bytes", "partitions", "match",
-		"actions", "cpus", "go_version", "cpu_includes"},
+	"setup": {"broker", "endpoint", "topic", "events", "event_bytes", "partitions", "match",
+		"actions", "runs", "cpus", "go_version", "cpu_includes"},
 	"produce": phaseFields,
 	"raw":     phaseFields,
 	"pipeline": append([]string{"ratio_to_raw", "peak_rss_bytes", "rss_at_start_bytes", "failed_requests", "receiver"},
@@ -28,13 +28,39 @@ var phaseFields = []string{"events", "bytes", "seconds", "events_per_second", "m
 // how fast anything is.
 func TestBenchJSON(t *testing.T) {
 	r := hookstream(t, nil, "bench", "--events", "20000", "--partitions", "4", "--latency-duration", "1s",
-		"--batch-wait", "200ms", "--json")
+		"--batch-wait", "200ms", "--runs", "2", "--json")
 	if r.code != 0 {
 		t.Fatalf("exit code %d\nstderr: %s", r.code, r.stderr)
 	}
-	var res map[string]map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+	var runs struct {
+		Runs []map[string]any `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &runs); err != nil {
 		t.Fatalf("output is not the JSON result: %v\n%s", err, r.stdout)
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil {
+		t.Fatal(err)
+	}
+	delete(all, "runs")
+	res := map[string]map[string]any{}
+	for k, v := range all {
+		var m map[string]any
+		if err := json.Unmarshal(v, &m); err != nil {
+			t.Fatalf("%s is not an object: %v", k, err)
+		}
+		res[k] = m
+	}
+	if len(runs.Runs) != 2 {
+		t.Fatalf("%d runs in the JSON, want 2", len(runs.Runs))
+	}
+	for i, run := range runs.Runs {
+		for _, k := range []string{"raw_events_per_second", "pipeline_events_per_second", "ratio_to_raw",
+			"pipeline_cpu_seconds_per_million_events", "pipeline_peak_rss_bytes", "load_average"} {
+			if _, ok := run[k]; !ok {
+				t.Errorf("runs[%d].%s missing from the JSON", i, k)
+			}
+		}
 	}
 	for section, keys := range benchFields {
 		for _, k := range keys {

@@ -30,10 +30,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	id := randomID()
-	r := &run{cfg: cfg, res: &Result{}, topic: cfg.Topic, group: "hookstream.bench." + id}
+	r := &run{cfg: cfg, res: &Result{}, topic: cfg.Topic, id: randomID()}
 	if r.topic == "" {
-		r.topic = "hookstream.bench." + id
+		r.topic = "hookstream.bench." + r.id
 	}
 	defer r.close()
 	if err := r.setUp(ctx); err != nil {
@@ -42,20 +41,27 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := r.produce(ctx); err != nil {
 		return nil, err
 	}
-	if err := r.raw(ctx); err != nil {
-		return nil, err
-	}
-	if err := r.pipeline(ctx); err != nil {
-		return nil, err
+	for i := range cfg.Runs {
+		raw, err := r.raw(ctx)
+		if err != nil {
+			return nil, err
+		}
+		pp, err := r.pipeline(ctx, i, i == cfg.Runs-1)
+		if err != nil {
+			return nil, err
+		}
+		r.res.add(raw, pp)
 	}
 	return r.res, nil
 }
 
 // run is one benchmark's state, from set-up to clean-up.
 type run struct {
-	cfg          Config
-	res          *Result
-	topic, group string
+	cfg    Config
+	res    *Result
+	topic  string
+	id     string   // of this benchmark, in its topic and group names
+	groups []string // one per pipeline run
 
 	brokers  []string
 	embedded *broker.Broker
@@ -84,8 +90,8 @@ func (r *run) opts(more ...kgo.Opt) []kgo.Opt {
 func (r *run) setUp(ctx context.Context) error {
 	c := r.cfg
 	s := &r.res.Setup
-	s.Events, s.Partitions, s.Match = c.Events, c.Partitions, c.Match
-	s.Topic, s.Group = r.topic, r.group
+	s.Events, s.Partitions, s.Match, s.Runs = c.Events, c.Partitions, c.Match, c.Runs
+	s.Topic = r.topic
 	s.CPUs, s.GoVersion = runtime.GOMAXPROCS(0), runtime.Version()
 	var includes []string
 
@@ -166,16 +172,15 @@ func (r *run) produce(ctx context.Context) error {
 }
 
 // raw drains the backlog with a bare consumer.
-func (r *run) raw(ctx context.Context) error {
+func (r *run) raw(ctx context.Context) (Phase, error) {
 	r.progress("raw consumer draining %s", r.topic)
 	runtime.GC()
 	before, load := readUsage(), loadAvg()
 	bytes, took, err := consumeRaw(ctx, r.opts(), r.topic, int64(r.cfg.Events))
 	if err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return Phase{}, fmt.Errorf("bench: %w", err)
 	}
-	r.res.Raw = newPhase(int64(r.cfg.Events), bytes, took, before, readUsage(), load, loadAvg())
-	return nil
+	return newPhase(int64(r.cfg.Events), bytes, took, before, readUsage(), load, loadAvg()), nil
 }
 
 func (r *run) endOffsets(ctx context.Context) (map[int32]int64, error) {
@@ -202,8 +207,10 @@ func (r *run) close() {
 				r.cfg.Log.Warn("delete benchmark topic", "topic", r.topic, "err", err)
 			}
 		}
-		if _, err := r.admin.DeleteGroup(ctx, r.group); err != nil && !errors.Is(err, context.Canceled) {
-			r.cfg.Log.Debug("delete benchmark group", "group", r.group, "err", err)
+		for _, g := range r.groups {
+			if _, err := r.admin.DeleteGroup(ctx, g); err != nil && !errors.Is(err, context.Canceled) {
+				r.cfg.Log.Debug("delete benchmark group", "group", g, "err", err)
+			}
 		}
 	}
 	if r.adminCl != nil {

@@ -256,3 +256,21 @@ func TestConfigCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestResultKeepsTheBestRuns: with several runs, raw and pipeline are each
+// the fastest of its kind, and the ratio compares those two.
+func TestResultKeepsTheBestRuns(t *testing.T) {
+	var r Result
+	r.add(Phase{EventsPerSecond: 1000}, PipelinePhase{Phase: Phase{EventsPerSecond: 300, CPUPerMillion: 3}})
+	r.add(Phase{EventsPerSecond: 800}, PipelinePhase{Phase: Phase{EventsPerSecond: 400, CPUPerMillion: 2}})
+	r.add(Phase{EventsPerSecond: 900}, PipelinePhase{Phase: Phase{EventsPerSecond: 100, CPUPerMillion: 4}})
+	if r.Raw.EventsPerSecond != 1000 || r.Pipeline.EventsPerSecond != 400 || r.Pipeline.CPUPerMillion != 2 {
+		t.Errorf("kept raw %v and pipeline %+v, want 1000 and the 400/s run", r.Raw.EventsPerSecond, r.Pipeline.Phase)
+	}
+	if r.Pipeline.RatioToRaw != 0.4 {
+		t.Errorf("ratio %v, want 0.4", r.Pipeline.RatioToRaw)
+	}
+	if len(r.Runs) != 3 || r.Runs[1].RatioToRaw != 0.5 {
+		t.Errorf("runs %+v, want three with the second at 0.5", r.Runs)
+	}
+}

@@ -17,17 +17,20 @@ import (
 // the end of the phase is known to within this.
 const pollEvery = 2 * time.Millisecond
 
-// pipeline starts the worker on the backlog with a fresh group, measures it
-// until every record is done (delivered, dead-lettered or matched nothing),
-// then measures latency at a low rate, and stops the worker.
-func (r *run) pipeline(ctx context.Context) error {
-	r.progress("pipeline draining %s with group %s", r.topic, r.group)
+// pipeline starts the worker on the backlog with a fresh group (run i's),
+// measures it until every record is done (delivered, dead-lettered or
+// matched nothing), then on the last run measures latency at a low rate,
+// and stops the worker. Profiles are taken on the last run.
+func (r *run) pipeline(ctx context.Context, i int, last bool) (PipelinePhase, error) {
+	group := fmt.Sprintf("hookstream.bench.%s.%d", r.id, i+1)
+	r.groups = append(r.groups, group)
+	r.progress("pipeline draining %s with group %s", r.topic, group)
 	obs := &observer{}
 	statusCh := make(chan func() []processor.PartitionStatus, 1)
 	spec := PipelineSpec{
 		Brokers:  r.brokers,
 		Topic:    r.topic,
-		Group:    r.group,
+		Group:    group,
 		Rules:    r.set,
 		Started:  func(f func() []processor.PartitionStatus) { statusCh <- f },
 		WrapHTTP: obs.wrap,
@@ -40,20 +43,28 @@ func (r *run) pipeline(ctx context.Context) error {
 	// earlier phases' garbage, and from a fresh peak RSS.
 	runtime.GC()
 	debug.FreeOSMemory()
-	pp := &r.res.Pipeline
+	var pp PipelinePhase
 	pp.RSSAtStartBytes = currentRSS()
 	resetPeakRSS()
-	if w := r.cfg.MemProfileBefore; w != nil {
-		if err := pprof.Lookup("allocs").WriteTo(w, 0); err != nil {
-			return fmt.Errorf("bench: memory profile: %w", err)
+	var received ReceiverStats
+	if r.receiver != nil {
+		received = r.receiver.Stats()
+	}
+	cpuProfile, memBefore, memAfter := r.cfg.CPUProfile, r.cfg.MemProfileBefore, r.cfg.MemProfile
+	if !last {
+		cpuProfile, memBefore, memAfter = nil, nil, nil
+	}
+	if memBefore != nil {
+		if err := pprof.Lookup("allocs").WriteTo(memBefore, 0); err != nil {
+			return pp, fmt.Errorf("bench: memory profile: %w", err)
 		}
 	}
-	if w := r.cfg.CPUProfile; w != nil {
-		if err := pprof.StartCPUProfile(w); err != nil {
-			return fmt.Errorf("bench: cpu profile: %w", err)
+	if cpuProfile != nil {
+		if err := pprof.StartCPUProfile(cpuProfile); err != nil {
+			return pp, fmt.Errorf("bench: cpu profile: %w", err)
 		}
 	}
-	profiling := r.cfg.CPUProfile != nil
+	profiling := cpuProfile != nil
 	defer func() {
 		if profiling {
 			pprof.StopCPUProfile()
@@ -66,10 +77,10 @@ func (r *run) pipeline(ctx context.Context) error {
 	select {
 	case status = <-statusCh:
 	case err := <-exited:
-		return fmt.Errorf("bench: worker stopped before it started: %w", errOrStopped(err))
+		return pp, fmt.Errorf("bench: worker stopped before it started: %w", errOrStopped(err))
 	}
 	if err := waitDone(ctx, status, r.topic, r.ends, exited, time.Time{}); err != nil {
-		return fmt.Errorf("bench: pipeline: %w", err)
+		return pp, fmt.Errorf("bench: pipeline: %w", err)
 	}
 	after := readUsage()
 	if profiling {
@@ -77,30 +88,29 @@ func (r *run) pipeline(ctx context.Context) error {
 		profiling = false
 	}
 	pp.PeakRSSBytes = peakRSS()
-	if w := r.cfg.MemProfile; w != nil {
-		if err := pprof.Lookup("allocs").WriteTo(w, 0); err != nil {
-			return fmt.Errorf("bench: memory profile: %w", err)
+	if memAfter != nil {
+		if err := pprof.Lookup("allocs").WriteTo(memAfter, 0); err != nil {
+			return pp, fmt.Errorf("bench: memory profile: %w", err)
 		}
 	}
-	pp.Phase = newPhase(int64(r.cfg.Events), r.res.Raw.Bytes, after.at.Sub(before.at), before, after, load, loadAvg())
+	pp.Phase = newPhase(int64(r.cfg.Events), r.res.Produce.Bytes, after.at.Sub(before.at), before, after, load, loadAvg())
 	pp.MatchedEvents = r.res.Produce.MatchedEvents
 	pp.DeliveryRequests, pp.FailedRequests = obs.ok.Load(), obs.failed.Load()
-	if r.res.Raw.EventsPerSecond > 0 {
-		pp.RatioToRaw = pp.EventsPerSecond / r.res.Raw.EventsPerSecond
-	}
 	if r.receiver != nil {
-		pp.Receiver = r.receiver.Stats()
+		pp.Receiver = r.receiver.Stats().since(received)
 		pp.DeliveredEvents = pp.Receiver.Events
 	}
 
-	if err := r.latency(ctx, obs, status, exited); err != nil {
-		return err
+	if last {
+		if err := r.latency(ctx, obs, status, exited); err != nil {
+			return pp, err
+		}
 	}
 	stop()
 	if err := <-exited; err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("bench: worker shutdown: %w", err)
+		return pp, fmt.Errorf("bench: worker shutdown: %w", err)
 	}
-	return nil
+	return pp, nil
 }
 
 // latency produces at Config.Rate for Config.LatencyFor while the worker

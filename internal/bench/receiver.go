@@ -73,6 +73,17 @@ type ReceiverStats struct {
 	Unsigned      int64 `json:"unsigned"`
 }
 
+// since returns the counts added since an earlier reading.
+func (s ReceiverStats) since(old ReceiverStats) ReceiverStats {
+	return ReceiverStats{
+		Requests:      s.Requests - old.Requests,
+		Events:        s.Events - old.Events,
+		Bytes:         s.Bytes - old.Bytes,
+		BadSignatures: s.BadSignatures - old.BadSignatures,
+		Unsigned:      s.Unsigned - old.Unsigned,
+	}
+}
+
 // Stats returns the counts so far.
 func (rv *Receiver) Stats() ReceiverStats {
 	return ReceiverStats{

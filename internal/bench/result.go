@@ -11,12 +11,50 @@ import (
 
 // Result is one benchmark run. Its JSON form (snake_case keys) is what
 // `hookstream bench --json` prints; every field is always present.
+//
+// With several runs, raw and pipeline are each the fastest of its kind,
+// ratio_to_raw compares those two, and runs lists every run.
 type Result struct {
 	Setup    Setup         `json:"setup"`
 	Produce  Phase         `json:"produce"`
 	Raw      Phase         `json:"raw"`
 	Pipeline PipelinePhase `json:"pipeline"`
 	Latency  LatencyPhase  `json:"latency"`
+	Runs     []RunFigures  `json:"runs"`
+}
+
+// RunFigures are one run's raw and pipeline rates, for the runs list.
+type RunFigures struct {
+	RawEventsPerSecond      float64 `json:"raw_events_per_second"`
+	PipelineEventsPerSecond float64 `json:"pipeline_events_per_second"`
+	RatioToRaw              float64 `json:"ratio_to_raw"`
+	CPUPerMillion           float64 `json:"pipeline_cpu_seconds_per_million_events"`
+	PeakRSSBytes            int64   `json:"pipeline_peak_rss_bytes"`
+	LoadAvg                 float64 `json:"load_average"`
+}
+
+// add records one run, keeping the fastest raw and pipeline phases.
+func (r *Result) add(raw Phase, pp PipelinePhase) {
+	f := RunFigures{
+		RawEventsPerSecond:      raw.EventsPerSecond,
+		PipelineEventsPerSecond: pp.EventsPerSecond,
+		CPUPerMillion:           pp.CPUPerMillion,
+		PeakRSSBytes:            pp.PeakRSSBytes,
+		LoadAvg:                 pp.LoadAvgAtEnd,
+	}
+	if raw.EventsPerSecond > 0 {
+		f.RatioToRaw = pp.EventsPerSecond / raw.EventsPerSecond
+	}
+	r.Runs = append(r.Runs, f)
+	if raw.EventsPerSecond > r.Raw.EventsPerSecond {
+		r.Raw = raw
+	}
+	if pp.EventsPerSecond > r.Pipeline.EventsPerSecond {
+		r.Pipeline = pp
+	}
+	if r.Raw.EventsPerSecond > 0 {
+		r.Pipeline.RatioToRaw = r.Pipeline.EventsPerSecond / r.Raw.EventsPerSecond
+	}
 }
 
 // Setup says what was measured, where.
@@ -24,13 +62,13 @@ type Setup struct {
 	Broker      string  `json:"broker"`   // "embedded" or the seed brokers
 	Endpoint    string  `json:"endpoint"` // "loopback" or the URL
 	Topic       string  `json:"topic"`
-	Group       string  `json:"group"`
 	Events      int     `json:"events"`
 	EventBytes  int     `json:"event_bytes"` // average value size
 	Partitions  int     `json:"partitions"`
 	Match       float64 `json:"match"`   // share of events the default action wants
 	Actions     int     `json:"actions"` // enabled actions evaluated on every event
-	CPUs        int     `json:"cpus"`    // GOMAXPROCS
+	Runs        int     `json:"runs"`
+	CPUs        int     `json:"cpus"` // GOMAXPROCS
 	GoVersion   string  `json:"go_version"`
 	CPUIncludes string  `json:"cpu_includes"` // what else ran in this process
 }
@@ -147,6 +185,13 @@ func (r *Result) WriteTable(w io.Writer) error {
 		return err
 	}
 	pp := r.Pipeline
+	if len(r.Runs) > 1 {
+		fmt.Fprintf(w, "\nbest of %d runs; each run's events/s, raw and pipeline:\n", len(r.Runs))
+		for i, f := range r.Runs {
+			fmt.Fprintf(w, "  run %d  %8.0f  %8.0f  %5.1f%%  CPU s per 1M %.2f  load avg %.2f\n",
+				i+1, f.RawEventsPerSecond, f.PipelineEventsPerSecond, f.RatioToRaw*100, f.CPUPerMillion, f.LoadAvg)
+		}
+	}
 	fmt.Fprintf(w, "\npipeline / raw          %.1f%%\n", pp.RatioToRaw*100)
 	fmt.Fprintf(w, "delivered               %d of %d matched events in %d requests (%d failed)\n",
 		pp.DeliveredEvents, pp.MatchedEvents, pp.DeliveryRequests, pp.FailedRequests)
