@@ -1,6 +1,7 @@
 package sink_test
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
@@ -9,7 +10,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/hookstream/hookstream/sink"
@@ -116,4 +119,26 @@ func ExampleVerifySignature() {
 	// effcdf6ae5eb2fa2d27416d5f184df9c259a7c79
 	// true true
 	// false
+}
+
+// TestREADMEShowsTheTestedVerifier keeps the README's verification snippet
+// identical to validSignature above, which the examples run.
+func TestREADMEShowsTheTestedVerifier(t *testing.T) {
+	src, err := os.ReadFile("example_verify_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := bytes.Index(src, []byte("func validSignature("))
+	end := bytes.Index(src[start:], []byte("\n}\n"))
+	if start < 0 || end < 0 {
+		t.Fatal("validSignature not found")
+	}
+	fn := src[start : start+end+2]
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(readme, fn) {
+		t.Errorf("README.md does not show validSignature as tested:\n%s", fn)
+	}
 }
