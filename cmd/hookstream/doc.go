@@ -5,11 +5,14 @@
 //
 // Each command has its file: run.go (the worker), dev.go (everything on one
 // machine, with dev_receiver.go and dev_events.go), broker.go (the embedded
-// broker), rules.go (validate and test). config.go turns flags, the config
-// file and HOOKSTREAM_* variables into an internal/config.Config, in that
-// order of precedence; kafka.go turns it into franz-go options (TLS, SASL)
-// and egress.go into the delivery HTTP client (allowed hosts, private
-// networks).
+// broker), rules.go (validate and test), verify.go (checking a delivery's
+// signatures, as receivers must). config.go turns flags, the config file and
+// HOOKSTREAM_* variables into an internal/config.Config, in that order of
+// precedence; kafka.go turns it into franz-go options (TLS, SASL), which
+// connect.go tries once at start so that refused credentials end the process
+// at once; egress.go turns it into the delivery HTTP client (allowed hosts,
+// private networks); rulesenv.go is the environment rules may read (not the
+// Kafka password).
 //
 // worker.go wires one consumer-group member exactly as `run` and `dev` both
 // use it: a producer for dead letters, the sink, the processor, the gauges
