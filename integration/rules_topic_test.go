@@ -231,6 +231,21 @@ func TestRulesTopicHotReload(t *testing.T) {
 	for _, w := range []*worker{w1, w2} {
 		waitWorker(t, w, "ready", func() bool { return ready(w) })
 	}
+	// The group has settled, one partition each: no rebalance below takes a
+	// partition away from the worker that gathered its events (a revoked
+	// partition's unsent events are its next owner's to deliver).
+	for _, w := range []*worker{w1, w2} {
+		waitWorker(t, w, "a partition of its own", func() bool {
+			e, err := tryScrape(w)
+			n := 0
+			for _, s := range e.series("hookstream_consumer_lag") {
+				if s.labels["topic"] == "events" {
+					n++
+				}
+			}
+			return err == nil && n == 1
+		})
+	}
 
 	// Gathered under v1: two digest events (wait 30s) and two doomed (4s).
 	c.produce(t,
