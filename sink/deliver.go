@@ -187,7 +187,7 @@ func (r *runner) delivered(b *batch) {
 	r.s.metrics.EventsDelivered.Add(context.Background(), int64(len(b.items)), r.attrs.action)
 	for _, it := range b.items {
 		if it.rec != nil && !it.rec.Timestamp.IsZero() {
-			r.s.metrics.EventLatency.Record(context.Background(), now.Sub(it.rec.Timestamp).Seconds(), r.attrs.action)
+			r.s.metrics.EventLatency.Record(context.Background(), now.Sub(it.rec.Timestamp).Seconds(), r.attrs.record...)
 		}
 		r.s.finish(it)
 	}
