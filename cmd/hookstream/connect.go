@@ -82,3 +82,10 @@ func brokerRefusal(cfg *config.Config, err error) error {
 	}
 	return nil
 }
+
+// checkBrokersOnce is checkBrokers for one-shot commands (rules apply, list,
+// delete; lag): a refusal ends the command with the same message, and
+// brokers that cannot be reached are left to the command's own error.
+func checkBrokersOnce(ctx context.Context, cfg *config.Config, opts []kgo.Opt) error {
+	return checkBrokers(ctx, cfg, opts, slog.New(slog.DiscardHandler))
+}

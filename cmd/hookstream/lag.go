@@ -102,6 +102,9 @@ func (c *cli) lagCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkBrokersOnce(ctx, &cfg, opts); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, lagTimeout)
 	defer cancel()
 	set, from, err := c.lagRules(ctx, &cfg, opts)

@@ -47,6 +47,9 @@ func (c *cli) topicClient(fs *flag.FlagSet, cf *configFlags) (*config.Config, *k
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if err := checkBrokersOnce(context.Background(), &cfg, opts); err != nil {
+		return nil, nil, nil, err
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("kafka client: %w", err)

@@ -330,3 +330,31 @@ func TestPrivateAddressEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+// TestOneShotCommandsSayTheBrokersRefused checks that rules list, apply,
+// delete and lag report a refused password as run does, with exit 2,
+// instead of a bare "EOF" from the first request.
+func TestOneShotCommandsSayTheBrokersRefused(t *testing.T) {
+	p := newPKI(t)
+	c := secureCluster(t, p)
+	conf := writeFile(t, "hookstream.yaml", "kafka:\n  brokers: ["+c.ListenAddrs()[0]+"]\n"+
+		"  tls: {ca_file: "+p.caFile+", cert_file: "+p.clientCert+", key_file: "+p.clientKey+"}\n"+
+		"  sasl: {mechanism: SCRAM-SHA-512, username: scram-user, password_env: KAFKA_PASSWORD}\n")
+	rules := writeFile(t, "rules.yaml", "actions:\n- id: a\n  trigger: \"true\"\n  url: https://hooks.example.com/\n")
+	for _, args := range [][]string{
+		{"rules", "list", "--config", conf},
+		{"rules", "apply", "-f", rules, "--config", conf},
+		{"rules", "delete", "a", "--config", conf},
+		{"lag", "--config", conf},
+	} {
+		t.Run(strings.Join(args[:2], " "), func(t *testing.T) {
+			r := inProcess(t, map[string]string{"KAFKA_PASSWORD": "wrong-password"}, args...)
+			if r.code != 2 || !strings.Contains(r.stderr, "the brokers refused SCRAM-SHA-512 authentication") {
+				t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+			}
+			if strings.Contains(r.stderr+r.stdout, "wrong-password") {
+				t.Errorf("the output holds the password")
+			}
+		})
+	}
+}
