@@ -15,6 +15,11 @@
 // each one's record-to-delivery latency is taken: from the record's
 // timestamp to the 2xx answer of the request that carried it.
 //
+// With Config.Runs above one, the raw and pipeline phases alternate that
+// many times on the same backlog, each pipeline run with a fresh group, and
+// the fastest of each kind is reported: on a shared machine the best of a
+// few runs is the figure least disturbed by other work.
+//
 // CPU is read with getrusage for the whole process, over each phase, and
 // nothing is subtracted. With the defaults the process also runs the
 // embedded broker and a loopback receiver that verifies every signature, so
