@@ -3,6 +3,9 @@ package rules
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
 )
 
 // TestHeaderInjectionIsRefused checks that no header name or value, as
@@ -91,5 +94,62 @@ func TestHeaderInjectionFromTheRulesTopic(t *testing.T) {
 		if err == nil {
 			t.Errorf("accepted %s", value)
 		}
+	}
+}
+
+// TestHostileExpressionsAreRefusedOrBounded tries expressions built to
+// exhaust the parser, the compiler or the VM: each is refused with a
+// message, or compiles and then runs to an answer or a counted error on an
+// event with a large array, in little time.
+func TestHostileExpressionsAreRefusedOrBounded(t *testing.T) {
+	ev := hostileEvent(t)
+	tests := []struct {
+		name, trigger string
+		refused       string // part of the compile error; "" = compiles
+		runErr        string // part of the run-time error; "" = runs cleanly
+	}{
+		{"2,000 nested parentheses", strings.Repeat("(", 2000) + "true" + strings.Repeat(")", 2000), "", ""},
+		{"4,000 negations", strings.Repeat("!", 4000) + "true", "exceeds maximum allowed nodes", ""},
+		{"1,500 nested arrays", "len(" + strings.Repeat("[", 1500) + strings.Repeat("]", 1500) + ") > 0", "exceeds maximum allowed nodes", ""},
+		{"1,000 nested maps", "len(" + strings.Repeat("{a:", 1000) + "1" + strings.Repeat("}", 1000) + ") > 0", "exceeds maximum allowed nodes", ""},
+		{"1,500 member accesses", "properties" + strings.Repeat(".a", 1500) + " == 1", "exceeds maximum allowed nodes", ""},
+		{"over the byte limit", strings.Repeat("true ? ", 600) + "true" + strings.Repeat(" : false", 600), "over the limit of 4096", ""},
+		{"60 nested loops", strings.Repeat("any(properties.a, {", 60) + "# == 1" + strings.Repeat("})", 60), "", "step budget exceeded"},
+		{"nested repetition in a regexp", `type matches "a{1000}{1000}"`, "invalid nested repetition", ""},
+		{"backtracking-shaped regexp", `type matches "` + strings.Repeat("(a*)*", 150) + `b"`, "", ""},
+		{"a billion-element range", `len(1..1000000000) > 0`, "", "memory budget exceeded"},
+		{"repeat", `repeat("x", 1e9) != ""`, "repeat() is not allowed", ""},
+		{"string doubling through let", `let s = "xx"; let t = s + s; t + t != ""`, "let is not allowed", ""},
+		{"division by zero", `1 / (len(properties.a) - 2000) > 0`, "", ""},
+		{"integer overflow", `9223372036854775807 + 1 > 0`, "", ""},
+		{"index far out of range", `properties.a[9999999999] == nil`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := valid()
+			a.Trigger = tt.trigger
+			start := time.Now()
+			c, err := Compile(a, Options{})
+			if tt.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.refused) {
+					t.Fatalf("Compile = %v, want an error containing %q", err, tt.refused)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Compile: %v", err)
+			}
+			var v vm.VM
+			_, err = c.Match(ev, &v)
+			switch {
+			case tt.runErr == "" && err != nil && !strings.Contains(err.Error(), "index out of range"):
+				t.Errorf("Match: %v", err)
+			case tt.runErr != "" && (err == nil || !strings.Contains(err.Error(), tt.runErr)):
+				t.Errorf("Match = %v, want an error containing %q", err, tt.runErr)
+			}
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("took %v", took)
+			}
+		})
 	}
 }
