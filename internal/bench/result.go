@@ -87,7 +87,7 @@ type Phase struct {
 	LoadAvgAtStart   float64 `json:"load_average_start"`
 	LoadAvgAtEnd     float64 `json:"load_average_end"`
 	MatchedEvents    int64   `json:"matched_events"`
-	DeliveredEvents  int64   `json:"delivered_events"`
+	DeliveredEvents  int64   `json:"delivered_events"` // counted by the loopback receiver; 0 with --url
 	DeliveryRequests int64   `json:"delivery_requests"`
 }
 
@@ -193,9 +193,14 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(w, "\npipeline / raw          %.1f%%\n", pp.RatioToRaw*100)
-	fmt.Fprintf(w, "delivered               %d of %d matched events in %d requests (%d failed)\n",
-		pp.DeliveredEvents, pp.MatchedEvents, pp.DeliveryRequests, pp.FailedRequests)
-	if rc := pp.Receiver; rc.Requests > 0 {
+	if rc := pp.Receiver; rc.Requests == 0 {
+		// A real endpoint: the requests are counted, the events they
+		// carried are not (that would mean reading every body again).
+		fmt.Fprintf(w, "delivered               %d matched events in %d requests (%d failed)\n",
+			pp.MatchedEvents, pp.DeliveryRequests, pp.FailedRequests)
+	} else {
+		fmt.Fprintf(w, "delivered               %d of %d matched events in %d requests (%d failed)\n",
+			pp.DeliveredEvents, pp.MatchedEvents, pp.DeliveryRequests, pp.FailedRequests)
 		fmt.Fprintf(w, "receiver                %d requests, %d events, %d bad signatures, %d unsigned\n",
 			rc.Requests, rc.Events, rc.BadSignatures, rc.Unsigned)
 	}
