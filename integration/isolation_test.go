@@ -117,19 +117,23 @@ func TestDeadEndpointParksAndOthersKeepTheirRate(t *testing.T) {
 	c.produce(t, abRecords(0, 200, parts)...)
 	waitCount(t, rvB, &countB, 100)
 
-	// B's rate with A healthy, then with A down, on the same volume. B's
-	// endpoint never fails, so each of its events arrives once.
-	timeB := func(first int) time.Duration {
+	// B's rate with A healthy, then with A down, on the same volume, the
+	// best of three rounds each: the machine is shared, and a round slowed
+	// by something else says nothing about A. B's endpoint never fails, so each
+	// of its events arrives once.
+	next := 200
+	timeB := func() time.Duration {
 		start := time.Now()
-		c.produce(t, abRecords(first, n, parts)...)
-		waitCount(t, rvB, &countB, int64(first+n)/2)
+		c.produce(t, abRecords(next, n, parts)...)
+		next += n
+		waitCount(t, rvB, &countB, int64(next/2))
 		return time.Since(start)
 	}
-	healthy := timeB(200)
+	healthy := min(timeB(), timeB(), timeB())
 	aDown.Store(true)
-	outage := timeB(200 + n)
+	outage := min(timeB(), timeB(), timeB())
 	ratio := healthy.Seconds() / outage.Seconds()
-	t.Logf("B: %d events in %v with A healthy, %v with A down: isolation ratio %.2f", n/2, healthy.Round(time.Millisecond), outage.Round(time.Millisecond), ratio)
+	t.Logf("B: %d events in %v with A healthy, %v with A down (best of 3): isolation ratio %.2f", n/2, healthy.Round(time.Millisecond), outage.Round(time.Millisecond), ratio)
 	if ratio < 0.8 {
 		t.Errorf("B's rate with A down is %.0f%% of its rate with A healthy, want at least 80%%", 100*ratio)
 	}
@@ -147,7 +151,7 @@ func TestDeadEndpointParksAndOthersKeepTheirRate(t *testing.T) {
 
 	aDown.Store(false)
 	back := time.Now()
-	total := 200 + 2*n
+	total := next
 	reqs := rvA.waitFor(t, "every A event after the endpoint returned", func(reqs []request) bool {
 		return len(delivered(t, reqs)) >= total/2
 	})

@@ -100,7 +100,7 @@ func (r *runner) run(ctx context.Context) {
 	}()
 	for {
 		in := r.in
-		if r.held >= r.s.maxBuffered {
+		if r.full() {
 			in = nil
 		}
 		select {
@@ -144,7 +144,7 @@ func (r *runner) run(ctx context.Context) {
 // larger part of this goroutine's cost per event.
 func (r *runner) drain() {
 	for range 256 {
-		if r.held >= r.s.maxBuffered {
+		if r.full() {
 			return
 		}
 		select {

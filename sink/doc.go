@@ -57,8 +57,8 @@
 // The processor reads the retry topic back and hands each event to Send,
 // which routes it to the action's retry lane: a second runner with the
 // same breaker that delivers but never parks, so while the endpoint is
-// down the lane holds its events and back-pressure reaches only the retry
-// partition's reader. The action delivers directly again only once the
+// down the lane holds its events (it never blocks Send: the processor
+// bounds them by pausing the retry partition). The action delivers directly again only once the
 // group's committed offsets on the retry topic (Config.Group) show that
 // everything it parked is done, so no new event overtakes a parked one.
 package sink

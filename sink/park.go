@@ -180,6 +180,14 @@ func (r *runner) waitContext(ctx context.Context) context.Context {
 	return r.pk.waitCtx
 }
 
+// full reports whether the runner takes no more events, so that Send
+// blocks. A retry lane is never full: blocking there would hold back its
+// retry partition's reader, and a reader that never finishes its record
+// keeps the processor from polling at all (it reads no further ahead of
+// its workers than one poll). Its events are bounded by the processor
+// instead, which pauses the retry partition once it holds its share.
+func (r *runner) full() bool { return r.src == nil && r.held >= r.s.maxBuffered }
+
 // holds reports whether the source lane must not start requests.
 func (r *runner) holds() bool { return r.pk != nil && r.pk.mode != modeDirect }
 
@@ -354,7 +362,6 @@ func (r *runner) parkWritten(it item, rec *kgo.Record) {
 	a := parkAck{}
 	if rec != nil {
 		a = parkAck{ok: true, partition: rec.Partition, offset: rec.Offset}
-		r.s.metrics.EventsParked.Add(context.Background(), 1, r.attrs.action)
 		r.s.finish(it)
 	}
 	pk := r.pk
@@ -371,10 +378,15 @@ func (r *runner) takeAcks() {
 	acks := pk.acks
 	pk.acks = nil
 	pk.mu.Unlock()
+	parked := 0
 	for _, a := range acks {
 		pk.unacked--
 		r.held--
-		if !a.ok || pk.spans == nil {
+		if !a.ok {
+			continue
+		}
+		parked++
+		if pk.spans == nil {
 			continue
 		}
 		sp, ok := pk.spans[a.partition]
@@ -383,6 +395,9 @@ func (r *runner) takeAcks() {
 		}
 		sp.first, sp.last = min(sp.first, a.offset), max(sp.last, a.offset)
 		pk.spans[a.partition] = sp
+	}
+	if parked > 0 { // counted here, once per batch of acks, not in each callback
+		r.s.metrics.EventsParked.Add(context.Background(), int64(parked), r.attrs.action)
 	}
 }
 
@@ -519,9 +534,9 @@ func (s *Sink) sourceOf(rec *kgo.Record) *kgo.Record {
 // The retry lane delivers with the action's breaker and settings but never
 // parks: its events already come from the retry topic, and writing them
 // there again while the endpoint is down would spin. Instead, while the
-// endpoint is down, the lane holds them and, once it holds
-// Config.MaxBuffered, Send blocks: that holds back only the retry
-// partition's reader, not the source partitions.
+// endpoint is down, the lane holds them, and the processor, whose records
+// they are, pauses the retry partition once it holds its share: only that
+// partition waits, not the source partitions.
 func (s *Sink) lane(r *runner, rec *kgo.Record) (*runner, *kgo.Record, error) {
 	if rec == nil || rec.Topic != s.retryTopic() {
 		return r, rec, nil
