@@ -400,3 +400,22 @@ func TestEventsWithdrawnBeforeTheyAreSent(t *testing.T) {
 	}
 	rc.none(t, 100*time.Millisecond)
 }
+
+func TestRetryLaneNeverBlocksSend(t *testing.T) {
+	// While the endpoint is down, parked events read back are held, however
+	// many: blocking their reader would stop the processor's polling.
+	cl := newCluster(t, kfake.SeedTopics(1, retryTopic))
+	rc := newReceiver(t, func(seen) answer { return answer{status: http.StatusServiceUnavailable} })
+	s := newSink(t, Config{Producer: cl.producer, Group: "g-lane", MaxBuffered: 2})
+	a := parkAction("crm")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := range 3 * inQueue {
+		_, src := event(i)
+		rec := parkRecord(retryTopic, "crm", item{rec: src})
+		rec.Partition, rec.Offset = 0, int64(i)
+		if err := s.Send(ctx, a, rc.URL, rec.Value, rec, func() {}); err != nil {
+			t.Fatalf("send of parked event %d: %v", i, err)
+		}
+	}
+}
