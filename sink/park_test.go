@@ -405,17 +405,29 @@ func TestRetryLaneNeverBlocksSend(t *testing.T) {
 	// While the endpoint is down, parked events read back are held, however
 	// many: blocking their reader would stop the processor's polling.
 	cl := newCluster(t, kfake.SeedTopics(1, retryTopic))
-	rc := newReceiver(t, func(seen) answer { return answer{status: http.StatusServiceUnavailable} })
+	var down atomic.Bool
+	down.Store(true)
+	rc := newReceiver(t, func(seen) answer {
+		if down.Load() {
+			return answer{status: http.StatusServiceUnavailable}
+		}
+		return answer{status: http.StatusOK}
+	})
 	s := newSink(t, Config{Producer: cl.producer, Group: "g-lane", MaxBuffered: 2})
-	a := parkAction("crm")
+	a := testAction("crm", batched(100, 10*time.Millisecond))
+	a.Breaker = rules.Breaker{Failures: 2, OpenFor: rules.Duration(50 * time.Millisecond)}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for i := range 3 * inQueue {
+	d := newDones()
+	const n = 3 * inQueue
+	for i := range n {
 		_, src := event(i)
 		rec := parkRecord(retryTopic, "crm", item{rec: src})
 		rec.Partition, rec.Offset = 0, int64(i)
-		if err := s.Send(ctx, a, rc.URL, rec.Value, rec, func() {}); err != nil {
+		if err := s.Send(ctx, a, rc.URL, rec.Value, rec, d.fn(fmt.Sprint(i))); err != nil {
 			t.Fatalf("send of parked event %d: %v", i, err)
 		}
 	}
+	down.Store(false)
+	d.wait(t, n)
 }
