@@ -125,18 +125,21 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if err := os.WriteFile(event, []byte(`{"type":"track","event":"Signed Up","messageId":"m-1","properties":{"count":5}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	commands := map[string][]string{
-		"rules validate":  {"rules", "validate", "-f", rulesFile},
-		"rules test":      {"rules", "test", "-f", rulesFile, "--event", event},
-		"rules apply":     {"rules", "apply", "-f", rulesFile, "--config", conf, "--brokers", s.addr},
-		"rules list":      {"rules", "list", "--config", conf, "--brokers", s.addr},
-		"rules list json": {"rules", "list", "--output", "json", "--config", conf, "--brokers", s.addr},
-		"print-config":    {"run", "--print-config", "--config", conf, "--rules", rulesFile},
-		"verify":          {"verify", "--secret-env", "WEBHOOK_SECRET", "--body", event, "--signature", "0000"},
+	commands := []struct {
+		name string
+		args []string
+	}{ // in this order: list after apply
+		{"rules validate", []string{"rules", "validate", "-f", rulesFile}},
+		{"rules test", []string{"rules", "test", "-f", rulesFile, "--event", event}},
+		{"rules apply", []string{"rules", "apply", "-f", rulesFile, "--config", conf, "--brokers", s.addr}},
+		{"rules list", []string{"rules", "list", "--config", conf, "--brokers", s.addr}},
+		{"rules list json", []string{"rules", "list", "--output", "json", "--config", conf, "--brokers", s.addr}},
+		{"print-config", []string{"run", "--print-config", "--config", conf, "--rules", rulesFile}},
+		{"verify", []string{"verify", "--secret-env", "WEBHOOK_SECRET", "--body", event, "--signature", "0000"}},
 	}
-	for name, args := range commands {
-		out, _ := runHookstream(t, env, args...)
-		seen[name] = out
+	for _, cmd := range commands {
+		out, _ := runHookstream(t, env, cmd.args...)
+		seen[cmd.name] = out
 	}
 	if !regexp.MustCompile(`X-Signature: [0-9a-f]{40}\n`).MatchString(seen["rules test"]) {
 		t.Errorf("rules test does not show the computed signature:\n%s", seen["rules test"])
