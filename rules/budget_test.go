@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/expr-lang/expr/vm"
 )
@@ -38,15 +37,10 @@ func TestStepBudgetStopsQuadraticLoops(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := mustCompile(t, tt.trigger)
-			start := time.Now()
 			ok, err := c.Match(ev, &v)
-			took := time.Since(start)
 			var te *TriggerError
 			if ok || !errors.As(err, &te) || !errors.Is(err, ErrStepBudget) {
 				t.Fatalf("Match = %v, %v; want a *TriggerError wrapping ErrStepBudget", ok, err)
-			}
-			if took > 10*time.Second { // about 0.1 s without -race
-				t.Errorf("stopping took %v", took)
 			}
 		})
 	}
