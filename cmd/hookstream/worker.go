@@ -188,11 +188,22 @@ func (w *worker) run(ctx context.Context) error {
 		"topics", w.cfg.Kafka.Topics, "group", w.cfg.Kafka.Group, "rules", w.source,
 		"actions", len(w.store.Load().Actions), "http", w.httpLn.Addr().String())
 
+	// shutdown_timeout is one budget for the whole shutdown, counted from
+	// the signal: the processor's flush spends most of it, and closing the
+	// sink and producer gets what is left (at least a second to stop).
+	var stopAt atomic.Int64
+	stopClock := context.AfterFunc(ctx, func() { stopAt.Store(time.Now().UnixNano()) })
+	defer stopClock()
+
 	runErr := proc.Run(ctx)
 	stopping.Store(true)
 	w.log.Info("worker stopping")
 
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.ShutdownTimeout)
+	left := w.cfg.ShutdownTimeout
+	if at := stopAt.Load(); at != 0 {
+		left -= time.Since(time.Unix(0, at))
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(left, time.Second))
 	defer cancel()
 	var errs []error
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
