@@ -5,8 +5,11 @@
 //
 // Each command has its file: run.go (the worker), dev.go (everything on one
 // machine, with dev_receiver.go and dev_events.go), broker.go (the embedded
-// broker), rules.go (validate and test), verify.go (checking a delivery's
-// signatures, as receivers must). config.go turns flags, the config file and
+// broker), rules.go (validate and test; rules_topic.go and rules_list.go
+// for apply, delete and list on the rules topic), lag.go, bench.go (a thin
+// front to internal/bench), verify.go (checking a delivery's signatures, as
+// receivers must). rules_follow.go creates or checks the rules topic and
+// follows it for `run`. config.go turns flags, the config file and
 // HOOKSTREAM_* variables into an internal/config.Config, in that order of
 // precedence; kafka.go turns it into franz-go options (TLS, SASL), which
 // connect.go tries once at start so that refused credentials end the process
@@ -16,7 +19,9 @@
 //
 // worker.go wires one consumer-group member exactly as `run` and `dev` both
 // use it: a producer for dead letters, the sink, the processor, the gauges
-// (gauges.go) and the HTTP server (http.go). Shutdown goes in the reverse
+// (gauges.go, with endoffsets.go for idle partitions), traces (tracing.go)
+// and the HTTP server (http.go, with the status page in status.go,
+// status_page.go and statuspage/). Shutdown goes in the reverse
 // order of the data: the processor stops fetching, hands what it holds to the
 // sink and commits what is done; the sink finishes; the producer flushes the
 // last dead letters; the HTTP server stops last, so /metrics and /readyz
