@@ -46,7 +46,7 @@
 // goroutine. Events still undelivered are left undone, so their offsets are
 // not committed and a restart delivers them again (at-least-once).
 //
-// Isolation (park.go): an action whose endpoint has failed for longer than
+// Isolation (park.go; the retry topic's records in retrytopic.go): an action whose endpoint has failed for longer than
 // retry.park_after — or that is failing and holds Config.MaxBuffered
 // events, where Send would otherwise block and stall every other action of
 // the caller — parks. Its requests stop at their next wait, and their
@@ -58,7 +58,7 @@
 // which routes it to the action's retry lane: a second runner with the
 // same breaker that delivers but never parks, so while the endpoint is
 // down the lane holds its events (it never blocks Send: the processor
-// bounds them by pausing the retry partition). The action delivers directly again only once the
-// group's committed offsets on the retry topic (Config.Group) show that
+// bounds them by pausing the retry partition). The action delivers
+// directly again only once the group's committed offsets on the retry topic (Config.Group) show that
 // everything it parked is done, so no new event overtakes a parked one.
 package sink
