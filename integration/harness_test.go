@@ -55,8 +55,21 @@ type cluster struct {
 
 func startCluster(t *testing.T, partitions int32, topics ...string) *cluster {
 	t.Helper()
+	c, _ := startFakeCluster(t, partitions, topics...)
+	return c
+}
+
+// startFakeCluster is startCluster that also returns the kfake cluster, for
+// fault injection. Topics default to "events"; the cluster accepts sessions
+// as short as fastGroup's.
+func startFakeCluster(t *testing.T, partitions int32, topics ...string) (*cluster, *kfake.Cluster) {
+	t.Helper()
+	if len(topics) == 0 {
+		topics = []string{"events"}
+	}
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...),
-		kfake.SeedTopics(1, "hookstream.dlq", "hookstream.retry"), kfake.AllowAutoTopicCreation())
+		kfake.SeedTopics(1, "hookstream.dlq", "hookstream.retry"), kfake.AllowAutoTopicCreation(),
+		kfake.GroupMinSessionTimeout(500*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +83,7 @@ func startCluster(t *testing.T, partitions int32, topics ...string) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &cluster{addr: addr, cl: cl, adm: kadm.NewClient(cl)}
+	return &cluster{addr: addr, cl: cl, adm: kadm.NewClient(cl)}, c
 }
 
 // produce writes records synchronously and returns them with their offsets.
@@ -105,8 +118,15 @@ func (c *cluster) committed(t *testing.T, group, topic string) map[int32]int64 {
 // consumeAll reads every record of topic currently up to its end.
 func (c *cluster) consumeAll(t *testing.T, topic string, want int) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	return readTopic(t, c.addr, nil, topic, want)
+}
+
+// readTopic reads want records of topic from its start, with extra client
+// options (TLS, SASL), or fails the test.
+func readTopic(t *testing.T, addr string, extra []kgo.Opt, topic string, want int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, extra...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,38 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // fastGroup lets a crashed worker's partitions move within about a second:
 // the cluster accepts short sessions and the workers ask for one.
 var fastGroup = []string{"HOOKSTREAM_SESSION_TIMEOUT=1500ms"}
-
-// startFakeCluster is startCluster that also returns the kfake cluster, for
-// fault injection, and accepts sessions as short as fastGroup's.
-func startFakeCluster(t *testing.T, partitions int32) (*cluster, *kfake.Cluster) {
-	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "events"),
-		kfake.SeedTopics(1, "hookstream.dlq", "hookstream.retry"), kfake.AllowAutoTopicCreation(),
-		kfake.GroupMinSessionTimeout(500*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	addr := c.ListenAddrs()[0]
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50*time.Millisecond),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return &cluster{addr: addr, cl: cl, adm: kadm.NewClient(cl)}, c
-}
 
 // tally is a receiver's answer that counts each messageId it is sent, so a
 // test can wait for n distinct events without parsing every body seen so
