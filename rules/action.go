@@ -23,6 +23,9 @@ type Action struct {
 	Retry       Retry             `json:"retry,omitzero" yaml:"retry,omitempty"`
 	Breaker     Breaker           `json:"breaker,omitzero" yaml:"breaker,omitempty"`
 	Signature   string            `json:"signature,omitempty" yaml:"signature,omitempty"`
+	RateLimit   *RateLimit        `json:"rate_limit,omitempty" yaml:"rate_limit,omitempty"`
+	Auth        *Auth             `json:"auth,omitempty" yaml:"auth,omitempty"`
+	TLS         *TLS              `json:"tls,omitempty" yaml:"tls,omitempty"`
 	Enabled     *bool             `json:"enabled,omitempty" yaml:"enabled,omitempty"`
 }
 

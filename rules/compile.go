@@ -151,6 +151,9 @@ func compile(a Action, opt Options) (*Compiled, []*FieldError) {
 		}
 	}
 	checkSettings(&d, add)
+	checkRateLimit(d.RateLimit, add)
+	c.Password, c.ClientSecret = checkAuth(&d, opt, add)
+	c.TLSConfig = compileTLS(&d, opt, add)
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -273,7 +273,7 @@ func TestLoadYAMLLines(t *testing.T) {
 }
 
 func TestLoadFile(t *testing.T) {
-	env := envOf(map[string]string{"CRM_TOKEN": "t", "CRM_WEBHOOK_SECRET": "s", "ANALYTICS_SECRETS": "whsec_c2VjcmV0"})
+	env := envOf(map[string]string{"CRM_TOKEN": "t", "CRM_WEBHOOK_SECRET": "s", "ANALYTICS_SECRETS": "whsec_c2VjcmV0", "PARTNER_CLIENT_SECRET": "p"})
 	set, err := LoadFile("testdata/rules.yaml", Options{Getenv: env})
 	if err != nil {
 		t.Fatal(err)
@@ -288,6 +288,9 @@ func TestLoadFile(t *testing.T) {
 	}
 	if set.Enabled() != 3 {
 		t.Errorf("enabled = %d, want 3", set.Enabled())
+	}
+	if p := set.Actions[0]; p.RateLimit.Burst != 3 || string(p.ClientSecret) != "p" || p.TLSConfig == nil || len(p.TLSConfig.Certificates) != 1 {
+		t.Errorf("identify-enterprise: rate_limit %+v, client secret set %v, tls %v", p.RateLimit, p.ClientSecret != "", p.TLSConfig)
 	}
 
 	_, err = LoadFile(filepath.Join(t.TempDir(), "missing.yaml"), Options{})

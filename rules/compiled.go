@@ -1,12 +1,21 @@
 package rules
 
-import "github.com/expr-lang/expr/vm"
+import (
+	"crypto/tls"
+
+	"github.com/expr-lang/expr/vm"
+)
 
 // Options are the inputs to compilation that come from outside the rule.
 type Options struct {
 	// Getenv resolves "${env:NAME}" in headers and secret_env. Nil means an
 	// empty environment. Only cmd passes os.Getenv.
 	Getenv func(string) string
+
+	// ReadFile reads the files of an action's tls section. Nil means
+	// os.ReadFile. An error wrapping ErrFileElsewhere skips that file's
+	// checks (for commands run away from the workers).
+	ReadFile func(name string) ([]byte, error)
 
 	// MemoryBudget is the expr VM's memory budget for one evaluation of one
 	// expression (see vm.VM.MemoryBudget). Zero means DefaultMemoryBudget.
@@ -27,6 +36,14 @@ type Compiled struct {
 	Action              // defaults filled in: Enabled is never nil, Batch is nil when unbatched
 	Header  [][2]string // resolved static headers, sorted by name
 	Secrets [][]byte    // from SecretEnv (space-separated); nil = unsigned
+	// Password is auth.basic's password, from its password_env.
+	Password Secret
+	// ClientSecret is auth.oauth2's client secret, from its client_secret_env.
+	ClientSecret Secret
+	// TLSConfig holds the tls section's CA pool and client certificate, read
+	// when the action compiled; nil without tls. Read-only: clone it to
+	// change it.
+	TLSConfig *tls.Config
 
 	enabled bool
 	budget  uint

@@ -31,7 +31,7 @@ const (
 
 // withDefaults returns a copy of a with every zero setting replaced by its
 // default. Maps and pointers are copied too, so the result shares nothing
-// with a. Batch stays nil when absent: the action is unbatched.
+// with a (rate_limit's burst is filled in too). Batch stays nil when absent: the action is unbatched.
 func withDefaults(a Action) Action {
 	if a.Method == "" {
 		a.Method = DefaultMethod
@@ -73,6 +73,12 @@ func withDefaults(a Action) Action {
 		a.Headers = h
 	}
 	a.Payload = clonePayload(a.Payload)
+	a.RateLimit = a.RateLimit.withDefault()
+	a.Auth = a.Auth.clone()
+	if a.TLS != nil {
+		t := *a.TLS
+		a.TLS = &t
+	}
 	return a
 }
 

@@ -17,7 +17,16 @@
 //	rules.yaml:14: action "signups": batch.size 5000: want 1..1000
 //
 // Messages name environment variables but never show a header value or a
-// secret. A *Compiled is immutable and shared by all goroutines; a Set is one
+// secret.
+//
+// The settings of how an action reaches its endpoint are compiled too:
+// rate_limit gets its default burst (ratelimit.go); auth's basic password
+// and OAuth2 client secret are read from the environment into Secret values,
+// which print, log and encode as "***" (auth.go, secret.go); tls's files are
+// read and checked once, into Compiled.TLSConfig (tls.go), so that a bad
+// file refuses the action naming the field and line rather than failing a
+// handshake later. Options.ReadFile lets commands run away from the workers
+// skip files that live only there (ErrFileElsewhere). A *Compiled is immutable and shared by all goroutines; a Set is one
 // immutable version of all actions, swapped atomically in a Store when the
 // rules change.
 //

@@ -149,6 +149,12 @@ func (d *nodeDecoder) action(n *yaml.Node) (Action, positions) {
 			a.Retry = d.retry(v)
 		case "breaker":
 			a.Breaker = d.breaker(v)
+		case "rate_limit":
+			a.RateLimit = d.rateLimit(v)
+		case "auth":
+			a.Auth = d.auth(v)
+		case "tls":
+			a.TLS = d.tls(v)
 		case "enabled":
 			a.Enabled = d.bool(v, p.key)
 		default:

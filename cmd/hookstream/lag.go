@@ -139,9 +139,9 @@ func addSomeConfigFlags(fs *flag.FlagSet, names ...string) *configFlags {
 // rules file if one is configured, else the rules topic. Secrets need not
 // be set: only triggers are evaluated. No actions is not an error.
 func (c *cli) lagRules(ctx context.Context, cfg *config.Config, opts []kgo.Opt) (*rules.Set, string, error) {
-	getenv := newEnvProbe(c.getenv).get
+	ropts := newEnvProbe(c.getenv).options()
 	if cfg.RulesFile != "" {
-		set, err := rules.LoadFile(cfg.RulesFile, rules.Options{Getenv: getenv})
+		set, err := rules.LoadFile(cfg.RulesFile, ropts)
 		if err != nil {
 			return nil, "", usageError{err}
 		}
@@ -160,7 +160,7 @@ func (c *cli) lagRules(ctx context.Context, cfg *config.Config, opts []kgo.Opt) 
 		if err != nil || a.ID != id {
 			continue // refused by the workers too
 		}
-		if ca, err := rules.Compile(a, rules.Options{Getenv: getenv}); err == nil {
+		if ca, err := rules.Compile(a, ropts); err == nil {
 			actions = append(actions, ca)
 		}
 	}

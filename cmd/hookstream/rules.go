@@ -65,7 +65,7 @@ func (c *cli) rulesValidate(args []string) error {
 		return usagef("rules validate: -f FILE is required")
 	}
 	env := newEnvProbe(c.getenv)
-	set, err := loadRulesFile(*file, env.get)
+	set, err := loadProbed(*file, env)
 	if err != nil {
 		problems := rules.FieldErrors(err)
 		if len(problems) == 0 {
@@ -99,6 +99,9 @@ func (c *cli) rulesValidate(args []string) error {
 	if names := env.names(); len(names) > 0 {
 		fmt.Fprintf(c.stdout, "note: not set here, and needed by run: %s\n", strings.Join(names, ", "))
 	}
+	if files := env.files(); len(files) > 0 {
+		fmt.Fprintf(c.stdout, "note: not found here, and read by run (tls): %s\n", strings.Join(files, ", "))
+	}
 	return nil
 }
 
@@ -116,7 +119,7 @@ func (c *cli) rulesTest(args []string) error {
 		return usagef("rules test: -f FILE and --event EVENT.json are required")
 	}
 	env := newEnvProbe(c.getenv)
-	set, err := loadRulesFile(*file, env.get)
+	set, err := loadProbed(*file, env)
 	if err != nil {
 		problems := rules.FieldErrors(err)
 		if len(problems) == 0 {
@@ -163,6 +166,9 @@ func (c *cli) rulesTest(args []string) error {
 	if names := env.names(); len(names) > 0 {
 		fmt.Fprintf(c.stdout, "note: not set here: %s (signatures need the secret)\n", strings.Join(names, ", "))
 	}
+	if files := env.files(); len(files) > 0 {
+		fmt.Fprintf(c.stdout, "note: not found here, and read by run (tls): %s\n", strings.Join(files, ", "))
+	}
 	return nil
 }
 
@@ -186,6 +192,11 @@ func (c *cli) printRequest(a *rules.Compiled, url string, body []byte) {
 	for _, kv := range a.Header {
 		fmt.Fprintf(w, "%s: %s\n", kv[0], maskedHeader(a.Headers, kv[0]))
 	}
+	if au := a.Auth; au != nil && au.Basic != nil {
+		fmt.Fprintf(w, "Authorization: Basic *** (%s, the password from %s)\n", au.Basic.Username, au.Basic.PasswordEnv)
+	} else if au != nil && au.OAuth2 != nil {
+		fmt.Fprintf(w, "Authorization: Bearer *** (a token for client %s from %s)\n", au.OAuth2.ClientID, maskURL(au.OAuth2.TokenURL))
+	}
 	fmt.Fprintf(w, "Idempotency-Key: (derived from the action and the record's offsets)\n")
 	switch {
 	case len(a.Secrets) > 0 && isUnset(a.Secrets[0]):
@@ -201,6 +212,15 @@ func (c *cli) printRequest(a *rules.Compiled, url string, body []byte) {
 		fmt.Fprintf(w, "(unsigned: no secret_env)\n")
 	}
 	fmt.Fprintf(w, "\n%s\n\n", body)
+	if r := a.RateLimit; r != nil {
+		fmt.Fprintf(w, "rate limit: %s for the whole group\n", rateLimitText(r))
+	}
+	if t := a.TLS; t != nil {
+		fmt.Fprintf(w, "tls: %s\n", tlsText(t))
+	}
+	if a.RateLimit != nil || a.TLS != nil {
+		fmt.Fprintln(w)
+	}
 }
 
 // envRef is a "${env:NAME}" reference in a header value.

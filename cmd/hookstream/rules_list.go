@@ -25,6 +25,9 @@ type listedAction struct {
 	Batch     *listedBatch      `json:"batch"` // null: one event per request
 	Enabled   bool              `json:"enabled"`
 	SecretEnv string            `json:"secret_env,omitempty"` // a variable's name, not its value
+	RateLimit *rules.RateLimit  `json:"rate_limit,omitempty"` // burst filled in
+	Auth      *rules.Auth       `json:"auth,omitempty"`       // names of variables, never values
+	TLS       *rules.TLS        `json:"tls,omitempty"`        // paths on the workers
 	Invalid   string            `json:"invalid,omitempty"`    // why workers refuse it
 }
 
@@ -72,10 +75,10 @@ func (c *cli) rulesList(ctx context.Context, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tTRIGGER\tMETHOD\tURL\tBATCH\tENABLED\tHEADERS")
+	fmt.Fprintln(tw, "ID\tTRIGGER\tMETHOD\tURL\tBATCH\tENABLED\tRATE LIMIT\tAUTH\tTLS\tHEADERS")
 	for _, a := range list {
 		if a.Invalid != "" {
-			fmt.Fprintf(tw, "%s\t(invalid, refused by the workers: %s)\t\t\t\t\t\n", a.ID, oneLine(a.Invalid))
+			fmt.Fprintf(tw, "%s\t(invalid, refused by the workers: %s)\t\t\t\t\t\t\t\t\n", a.ID, oneLine(a.Invalid))
 			continue
 		}
 		batch := "-"
@@ -89,7 +92,8 @@ func (c *cli) rulesList(ctx context.Context, args []string) error {
 		if len(headers) == 0 {
 			headers = append(headers, "-")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%t\t%s\n", a.ID, a.Trigger, a.Method, a.URL, batch, a.Enabled, strings.Join(headers, "; "))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%t\t%s\t%s\t%s\t%s\n", a.ID, a.Trigger, a.Method, a.URL, batch, a.Enabled,
+			rateLimitText(a.RateLimit), authText(a.Auth), tlsText(a.TLS), strings.Join(headers, "; "))
 	}
 	return tw.Flush()
 }
@@ -118,6 +122,11 @@ func listed(id string, value []byte) listedAction {
 			l.Headers[k] = maskHeaderValue(k, v)
 		}
 	}
+	if r := a.RateLimit; r != nil {
+		l.RateLimit = &rules.RateLimit{RequestsPerSecond: r.RequestsPerSecond, Burst: cmpOr(r.Burst, rules.DefaultBurst(r.RequestsPerSecond))}
+	}
+	l.Auth = maskedAuth(a.Auth)
+	l.TLS = a.TLS
 	if b := a.Batch; b != nil {
 		l.Batch = &listedBatch{Size: cmpOr(b.Size, rules.DefaultBatchSize), Wait: rules.DefaultBatchWait.String(), MaxBytes: b.MaxBytes}
 		if b.Wait > 0 {
@@ -125,6 +134,61 @@ func listed(id string, value []byte) listedAction {
 		}
 	}
 	return l
+}
+
+// maskedAuth is an action's auth as listed: variables' names as written,
+// the token URL and params masked like any URL.
+func maskedAuth(au *rules.Auth) *rules.Auth {
+	if au == nil {
+		return nil
+	}
+	out := &rules.Auth{Basic: au.Basic}
+	if o := au.OAuth2; o != nil {
+		m := *o
+		m.TokenURL = maskURL(o.TokenURL)
+		m.Params = make(map[string]string, len(o.Params))
+		for k, v := range o.Params {
+			if secretName(k) {
+				v = "***"
+			}
+			m.Params[k] = v
+		}
+		out.OAuth2 = &m
+	}
+	return out
+}
+
+func rateLimitText(r *rules.RateLimit) string {
+	if r == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%g/s burst %d", r.RequestsPerSecond, r.Burst)
+}
+
+func authText(au *rules.Auth) string {
+	switch {
+	case au == nil:
+		return "-"
+	case au.Basic != nil:
+		return "basic " + au.Basic.Username + " (" + au.Basic.PasswordEnv + ")"
+	case au.OAuth2 != nil:
+		return "oauth2 " + au.OAuth2.ClientID + " (" + au.OAuth2.ClientSecretEnv + ") at " + au.OAuth2.TokenURL
+	}
+	return "-"
+}
+
+func tlsText(t *rules.TLS) string {
+	if t == nil {
+		return "-"
+	}
+	var parts []string
+	if t.CAFile != "" {
+		parts = append(parts, "ca "+t.CAFile)
+	}
+	if t.CertFile != "" {
+		parts = append(parts, "cert "+t.CertFile)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func cmpOr[T comparable](v, def T) T {

@@ -136,7 +136,7 @@ func (c *cli) rulesApply(ctx context.Context, args []string) error {
 // the environment variables the actions read that are not set here.
 func (c *cli) validatedActions(file string) ([]rules.Action, []string, error) {
 	probe := newEnvProbe(c.getenv)
-	if _, err := loadRulesFile(file, probe.get); err != nil {
+	if _, err := loadProbed(file, probe); err != nil {
 		problems := rules.FieldErrors(err)
 		if len(problems) == 0 {
 			return nil, nil, usageError{err}
@@ -167,6 +167,12 @@ func envNames(a rules.Action) []string {
 	var out []string
 	if a.SecretEnv != "" {
 		out = append(out, a.SecretEnv)
+	}
+	if au := a.Auth; au != nil && au.Basic != nil && au.Basic.PasswordEnv != "" {
+		out = append(out, au.Basic.PasswordEnv)
+	}
+	if au := a.Auth; au != nil && au.OAuth2 != nil && au.OAuth2.ClientSecretEnv != "" {
+		out = append(out, au.OAuth2.ClientSecretEnv)
 	}
 	for _, v := range a.Headers {
 		for _, m := range envRef.FindAllString(v, -1) {

@@ -79,6 +79,14 @@ const rulesV1 = `actions:
   url: https://analytics.example.com/pages
   method: put
   enabled: false
+  rate_limit: {requests_per_second: 5}
+  auth:
+    oauth2:
+      token_url: https://auth.example.com/token?tenant=a
+      client_id: hookstream
+      client_secret_env: PAGES_SECRET
+      params: {audience: pages, api_key: k-456}
+  tls: {ca_file: /etc/hookstream/ca.pem}
 `
 
 func TestRulesApplyListDelete(t *testing.T) {
@@ -122,12 +130,13 @@ func TestRulesApplyListDelete(t *testing.T) {
 		}
 		for _, want := range []string{"ID", "crm", `type == "track" && event == "Signed Up"`, "POST", "PUT",
 			"https://crm.example.com/hooks/{{ userId }}?api_key=***&site=shop", "100/1s", "false",
-			"Authorization: ***", "X-Team: growth", "X-Tenant: ***"} {
+			"Authorization: ***", "X-Team: growth", "X-Tenant: ***",
+			"5/s burst 5", "oauth2 hookstream (PAGES_SECRET) at https://auth.example.com/token?tenant=a", "ca /etc/hookstream/ca.pem"} {
 			if !strings.Contains(r.stdout, want) {
 				t.Errorf("list lacks %q:\n%s", want, r.stdout)
 			}
 		}
-		for _, secret := range []string{"tok-s3cret", "acme-tenant", "hmac-s3cret", "k-123", "${env:"} {
+		for _, secret := range []string{"tok-s3cret", "acme-tenant", "hmac-s3cret", "k-123", "k-456", "${env:"} {
 			if strings.Contains(r.stdout, secret) {
 				t.Errorf("list shows %q:\n%s", secret, r.stdout)
 			}
@@ -149,6 +158,10 @@ func TestRulesApplyListDelete(t *testing.T) {
 		}
 		if pages.Batch != nil || pages.Enabled || pages.Method != "PUT" {
 			t.Errorf("pages = %+v, want unbatched, disabled, PUT", pages)
+		}
+		if o := pages.Auth.OAuth2; pages.RateLimit.Burst != 5 || o.ClientSecretEnv != "PAGES_SECRET" || o.Params["api_key"] != "***" ||
+			o.Params["audience"] != "pages" || pages.TLS.CAFile != "/etc/hookstream/ca.pem" || strings.Contains(r.stdout, "k-456") {
+			t.Errorf("pages: rate_limit %+v, auth %+v, tls %+v", pages.RateLimit, o, pages.TLS)
 		}
 	})
 
