@@ -5,28 +5,26 @@ import (
 	"sync/atomic"
 )
 
-// budget counts the records handed off and not yet done across every
-// partition, against max_buffered_events, and among them the records not
-// yet processed (decoded and matched).
+// budget sums what the ledgers hold across every partition — the records
+// handed off and not yet done, the bytes of their values, and among them the
+// records not yet processed (decoded and matched) — and lets the poll loop
+// wait until the policy (flow.go) lets it poll again.
 //
 // The poll loop never polls for more records than there is room for, so the
-// count never exceeds max. When the room is too small to be worth a poll, the
-// poll loop stops polling and waits for acks to free some: that is how
-// fetching pauses for the whole member. Not polling is enough — kgo keeps at
-// most one fetch response per broker buffered and sends no new fetch until it
-// is polled — and it is cheaper than PauseFetchTopics, which would throw the
-// buffered response away only to fetch it again after resuming.
-//
-// The budget is a bound, not a target: when the workers are the slower
-// part (decoding and matching take CPU), fetching ahead of them only fills
-// memory. So the poll loop also waits while more than one poll's worth of
-// records are not yet processed: the workers always have that much in hand,
-// and memory holds what the sink is delivering plus a little, not the whole
-// budget.
+// record count never exceeds its bound. When the room is too small to be
+// worth a poll, the poll loop stops polling and waits for acks to free some:
+// that is how fetching pauses for the whole member. Not polling is enough —
+// kgo keeps at most one fetch response per broker buffered and sends no new
+// fetch until it is polled — and it is cheaper than PauseFetchTopics, which
+// would throw the buffered response away only to fetch it again after
+// resuming.
 type budget struct {
-	max     int64
-	n       atomic.Int64
-	want    atomic.Int64 // room the waiter needs
+	bounds bounds
+	least  int   // the smallest room in records worth polling for
+	fetch  int64 // the bytes one poll may bring
+	n      atomic.Int64
+	bytes  atomic.Int64
+
 	waiting atomic.Bool
 
 	unprocessed atomic.Int64
@@ -36,13 +34,15 @@ type budget struct {
 	wake chan struct{}
 }
 
-func newBudget(max int) *budget {
-	return &budget{max: int64(max), wake: make(chan struct{}, 1)}
+func newBudget(b bounds, least int, fetch int64) *budget {
+	return &budget{bounds: b, least: least, fetch: fetch, wake: make(chan struct{}, 1)}
 }
 
-// add counts n records handed off, not yet processed.
-func (b *budget) add(n int) {
+// add counts n records of the given value bytes handed off, not yet
+// processed.
+func (b *budget) add(n int, bytes int64) {
 	b.n.Add(int64(n))
+	b.bytes.Add(bytes)
 	b.unprocessed.Add(int64(n))
 }
 
@@ -53,11 +53,8 @@ func (b *budget) processed(n int) {
 		return
 	}
 	v := b.unprocessed.Add(-int64(n))
-	if b.waitingWork.Load() && v <= b.ahead.Load() {
-		select {
-		case b.wake <- struct{}{}:
-		default:
-		}
+	if b.waitingWork.Load() && aheadOK(int(v), int(b.ahead.Load())) {
+		b.signal()
 	}
 }
 
@@ -67,7 +64,7 @@ func (b *budget) waitProcessed(ctx context.Context, ahead int) bool {
 	b.ahead.Store(int64(ahead))
 	b.waitingWork.Store(true) // before reading the count: a processed after this sees it
 	defer b.waitingWork.Store(false)
-	for b.unprocessed.Load() > int64(ahead) {
+	for !aheadOK(int(b.unprocessed.Load()), ahead) {
 		select {
 		case <-b.wake:
 		case <-ctx.Done():
@@ -77,34 +74,42 @@ func (b *budget) waitProcessed(ctx context.Context, ahead int) bool {
 	return true
 }
 
-// release counts n records done (or dropped with a revoked partition), and
-// wakes the waiter once there is the room it waits for.
-func (b *budget) release(n int) {
+// release counts n records of the given value bytes done (or dropped with a
+// revoked partition), and wakes the waiter once it may poll.
+func (b *budget) release(n int, bytes int64) {
 	if n == 0 {
 		return
 	}
-	v := b.n.Add(-int64(n))
-	if b.waiting.Load() && b.max-v >= b.want.Load() {
-		select {
-		case b.wake <- struct{}{}:
-		default:
-		}
+	b.bytes.Add(-bytes)
+	b.n.Add(-int64(n))
+	if b.waiting.Load() && b.mayPoll() {
+		b.signal()
 	}
+}
+
+func (b *budget) signal() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// usage returns what is handed off and not yet done.
+func (b *budget) usage() usage {
+	return usage{events: int(b.n.Load()), bytes: b.bytes.Load()}
 }
 
 // used returns the records handed off and not yet done.
 func (b *budget) used() int { return int(b.n.Load()) }
 
-// room returns how many more records may be handed off.
-func (b *budget) room() int { return int(b.max - b.n.Load()) }
+func (b *budget) mayPoll() bool { return mayPoll(b.usage(), b.bounds, b.least, b.fetch) }
 
-// wait blocks until room is at least want, and reports false if ctx ended
-// first. Only one goroutine (the poll loop) waits.
-func (b *budget) wait(ctx context.Context, want int) bool {
-	b.want.Store(int64(want))
-	b.waiting.Store(true) // before reading the count: a release after this sees it
+// wait blocks until the policy lets the poll loop poll, and reports false
+// if ctx ended first. Only one goroutine (the poll loop) waits.
+func (b *budget) wait(ctx context.Context) bool {
+	b.waiting.Store(true) // before reading the counts: a release after this sees it
 	defer b.waiting.Store(false)
-	for b.room() < want {
+	for !b.mayPoll() {
 		select {
 		case <-b.wake:
 		case <-ctx.Done():

@@ -8,19 +8,19 @@ import (
 
 func TestBudgetWaitWakesOnRelease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBudget(10)
-		b.add(9)
+		b := newBudget(bounds{events: 10, bytes: 1000}, 4, 100)
+		b.add(9, 90)
 		woke := make(chan bool, 1)
-		go func() { woke <- b.wait(context.Background(), 4) }()
+		go func() { woke <- b.wait(context.Background()) }()
 
-		b.release(2) // room 3: not enough
+		b.release(2, 20) // room 3: not enough
 		synctest.Wait()
 		select {
 		case <-woke:
 			t.Fatal("wait returned with room 3, want 4")
 		default:
 		}
-		b.release(1)
+		b.release(1, 10)
 		synctest.Wait()
 		select {
 		case ok := <-woke:
@@ -30,39 +30,40 @@ func TestBudgetWaitWakesOnRelease(t *testing.T) {
 		default:
 			t.Fatal("wait did not wake with room 4")
 		}
-		if b.room() != 4 || b.used() != 6 {
-			t.Fatalf("room %d used %d, want 4 and 6", b.room(), b.used())
+		if u := b.usage(); u.events != 6 || u.bytes != 60 {
+			t.Fatalf("usage %+v, want 6 records of 60 bytes", u)
 		}
 	})
 }
 
 func TestBudgetWaitEndsWithContext(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBudget(1)
-		b.add(1)
+		b := newBudget(bounds{events: 1, bytes: 1000}, 1, 0)
+		b.add(1, 10)
 		ctx, cancel := context.WithCancel(context.Background())
 		woke := make(chan bool, 1)
-		go func() { woke <- b.wait(ctx, 1) }()
+		go func() { woke <- b.wait(ctx) }()
 		synctest.Wait()
 		cancel()
 		if ok := <-woke; ok {
 			t.Fatal("wait reported room after its context ended")
 		}
-		if !b.wait(context.Background(), 0) {
-			t.Fatal("wait for no room must return at once")
+		b.release(1, 10)
+		if !b.wait(context.Background()) {
+			t.Fatal("wait with room must return at once")
 		}
 	})
 }
 
 func TestBudgetWaitProcessedWakesOnProcessed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b := newBudget(100)
-		b.add(30)
+		b := newBudget(bounds{events: 100, bytes: 1000}, 1, 0)
+		b.add(30, 300)
 		woke := make(chan bool, 1)
 		go func() { woke <- b.waitProcessed(context.Background(), 10) }()
 
 		b.processed(15) // 15 unprocessed: more than 10
-		b.release(30)   // room does not matter to this wait
+		b.release(30, 300) // room does not matter to this wait
 		synctest.Wait()
 		select {
 		case <-woke:
@@ -85,6 +86,32 @@ func TestBudgetWaitProcessedWakesOnProcessed(t *testing.T) {
 		cancel()
 		if ok := <-woke; ok {
 			t.Fatal("waitProcessed reported true after its context ended")
+		}
+	})
+}
+
+func TestBudgetWaitWakesOnBytes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Records to spare, but a poll may bring 100 bytes and only 50 are free.
+		b := newBudget(bounds{events: 100, bytes: 1000}, 1, 100)
+		b.add(2, 950)
+		woke := make(chan bool, 1)
+		go func() { woke <- b.wait(context.Background()) }()
+		synctest.Wait()
+		select {
+		case <-woke:
+			t.Fatal("wait returned with 50 bytes free, want 100")
+		default:
+		}
+		b.release(1, 50)
+		synctest.Wait()
+		select {
+		case ok := <-woke:
+			if !ok {
+				t.Fatal("wait reported false with room")
+			}
+		default:
+			t.Fatal("wait did not wake with 100 bytes free")
 		}
 	})
 }

@@ -29,8 +29,8 @@ const slotChunk = 64
 type checkpointHooks struct {
 	// mark is called by publish when the commit point has moved.
 	mark func(next kgo.EpochOffset)
-	// pause is called when the partition holds too many records not done;
-	// resume when it has drained to half that.
+	// pause and resume apply the decisions of the partition's gate
+	// (flow.go) to its fetching.
 	pause, resume func()
 }
 
@@ -46,8 +46,9 @@ type checkpointHooks struct {
 // A batch of a thousand acks would otherwise mean a thousand marks, each
 // taking the client's group lock.
 //
-// The same lock guards the pause state and the closed flag, so a mark or a
-// pause can never happen after close has returned: once a partition is
+// The ledger's counts are what the flow-control policy (flow.go) reads: the
+// same lock guards them, the partition's gate and the closed flag, so a mark
+// or a pause can never happen after close has returned: once a partition is
 // revoked, a late ack cannot mark its offset into the next owner's range.
 type checkpoint struct {
 	mu sync.Mutex
@@ -59,12 +60,12 @@ type checkpoint struct {
 	queue []*slot // handed off, not yet taken by the worker
 
 	open   int             // handed off and not yet done
+	bytes  int64           // the value bytes of those
 	unproc int             // handed off and not yet settled (processed)
 	next   kgo.EpochOffset // commit point; Offset -1 until a record is done
 	moved  bool            // next has changed since the last publish
 	closed bool
-	paused bool
-	resume limits // when paused: resume once both counts are at or under these
+	gate   gate
 
 	budget *budget
 	hooks  checkpointHooks
@@ -74,42 +75,30 @@ func newCheckpoint(b *budget, hooks checkpointHooks) *checkpoint {
 	return &checkpoint{budget: b, hooks: hooks, next: kgo.EpochOffset{Epoch: -1, Offset: -1}}
 }
 
-// limits bound what one partition may hold before its fetching is paused.
-type limits struct {
-	// open bounds the records not done: the memory that records and their
-	// payloads take.
-	open int
-	// span bounds the records not yet passed by the commit point, done or
-	// not. A record stuck at the head (its action's endpoint down) keeps
-	// every later record in the ledger even once done; span keeps that
-	// bounded too, at the cost of pausing the partition until it moves.
-	span int
-}
-
 // handOff appends recs (one partition's, in fetch order) to the ledger and to
 // the worker's queue, each pending once for its processing. When the ledger
-// is then over lim, the partition is paused until it is back to half of
-// both. It reports false, and takes nothing, once the checkpoint is closed.
+// is then over lim, the partition is paused until its gate lets it resume.
+// It reports false, and takes nothing, once the checkpoint is closed.
 func (c *checkpoint) handOff(recs []*kgo.Record, lim limits) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return false
 	}
+	var bytes int64
 	for _, r := range recs {
 		s := c.alloc()
 		s.rec, s.offset, s.epoch, s.pending, s.ts = r, r.Offset, r.LeaderEpoch, 1, r.Timestamp.UnixNano()
 		c.push(s)
 		c.queue = append(c.queue, s)
+		bytes += int64(len(r.Value))
 	}
 	c.open += len(recs)
+	c.bytes += bytes
 	c.unproc += len(recs)
-	c.budget.add(len(recs))
-	if !c.paused && (c.open > lim.open || c.size > lim.span) {
-		c.paused, c.resume = true, limits{open: lim.open / 2, span: lim.span / 2}
-		if c.hooks.pause != nil {
-			c.hooks.pause()
-		}
+	c.budget.add(len(recs), bytes)
+	if c.gate.handedOff(c.usage(), lim) && c.hooks.pause != nil {
+		c.hooks.pause()
 	}
 	return true
 }
@@ -156,20 +145,27 @@ func (c *checkpoint) ack(s *slot) {
 // finish accounts for s becoming done and moves the commit point if s was
 // the oldest record not done.
 func (c *checkpoint) finish(s *slot) {
+	var bytes int64
+	if s.rec != nil {
+		bytes = int64(len(s.rec.Value))
+	}
 	s.rec = nil
 	if c.closed {
 		c.advance()
 		return
 	}
 	c.open--
-	c.budget.release(1)
+	c.bytes -= bytes
+	c.budget.release(1, bytes)
 	c.advance()
-	if c.paused && c.open <= c.resume.open && c.size <= c.resume.span {
-		c.paused = false
-		if c.hooks.resume != nil {
-			c.hooks.resume()
-		}
+	if c.gate.done(c.usage()) && c.hooks.resume != nil {
+		c.hooks.resume()
 	}
+}
+
+// usage returns what the ledger holds, for its gate.
+func (c *checkpoint) usage() usage {
+	return usage{events: c.open, bytes: c.bytes, span: c.size}
 }
 
 // advance moves the commit point over the done records at the head.
@@ -214,15 +210,12 @@ func (c *checkpoint) close(publish bool) {
 		c.publishLocked()
 	}
 	c.closed = true
-	c.budget.release(c.open)
+	c.budget.release(c.open, c.bytes)
 	c.budget.processed(c.unproc)
-	c.open, c.unproc = 0, 0
+	c.open, c.bytes, c.unproc = 0, 0, 0
 	c.queue = nil
-	if c.paused {
-		c.paused = false
-		if c.hooks.resume != nil {
-			c.hooks.resume()
-		}
+	if c.gate.closed() && c.hooks.resume != nil {
+		c.hooks.resume()
 	}
 }
 

@@ -21,7 +21,7 @@ type ledger struct {
 
 func newLedger(t *testing.T) *ledger {
 	t.Helper()
-	l := &ledger{b: newBudget(1 << 30)}
+	l := &ledger{b: newBudget(bounds{events: 1 << 30, bytes: 1 << 62}, 1, 0)}
 	l.checkpoint = newCheckpoint(l.b, checkpointHooks{
 		mark:   func(next kgo.EpochOffset) { l.marks = append(l.marks, next.Offset) },
 		pause:  func() { l.pauses++ },
@@ -31,7 +31,7 @@ func newLedger(t *testing.T) *ledger {
 }
 
 // unlimited never pauses.
-var unlimited = limits{open: 1 << 30, span: 1 << 30}
+var unlimited = limits{open: 1 << 30, bytes: 1 << 62, span: 1 << 30}
 
 // records returns one record per offset, each with a timestamp of its own.
 func records(offsets ...int64) []*kgo.Record {
@@ -164,7 +164,7 @@ func TestCheckpointOldestAndQueue(t *testing.T) {
 func TestCheckpointPauseResume(t *testing.T) {
 	t.Run("records not done", func(t *testing.T) {
 		l := newLedger(t)
-		lim := limits{open: 4, span: 1 << 30}
+		lim := limits{open: 4, bytes: 1 << 62, span: 1 << 30}
 		l.handOff(records(0, 1, 2), lim)
 		if l.pauses != 0 {
 			t.Fatalf("paused at 3 open with limit 4")
@@ -193,7 +193,7 @@ func TestCheckpointPauseResume(t *testing.T) {
 	})
 	t.Run("records behind a stuck one", func(t *testing.T) {
 		l := newLedger(t)
-		lim := limits{open: 100, span: 4}
+		lim := limits{open: 100, bytes: 1 << 62, span: 4}
 		l.handOff(records(0, 1, 2, 3, 4, 5), lim)
 		if l.pauses != 1 {
 			t.Fatalf("pauses = %d with 6 uncommitted records and a span of 4, want 1", l.pauses)
@@ -225,7 +225,7 @@ func TestCheckpointClose(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLedger(t)
-			l.handOff(records(0, 1, 2, 3), limits{open: 2, span: 1 << 30}) // over the limit: paused
+			l.handOff(records(0, 1, 2, 3), limits{open: 2, bytes: 1 << 62, span: 1 << 30}) // over the limit: paused
 			slots := l.take(nil)
 			l.settle(slots[0], 1)
 			l.settle(slots[1], 1)
@@ -246,7 +246,7 @@ func TestCheckpointClose(t *testing.T) {
 			if l.b.used() != 0 {
 				t.Errorf("a late ack changed the budget to %d", l.b.used())
 			}
-			if l.handOff(records(4), limits{open: 2, span: 1 << 30}) {
+			if l.handOff(records(4), limits{open: 2, bytes: 1 << 62, span: 1 << 30}) {
 				t.Errorf("handOff accepted records after close")
 			}
 			l.close(true) // twice is harmless
@@ -263,7 +263,7 @@ func TestCheckpointClose(t *testing.T) {
 func TestCheckpointConcurrentAcks(t *testing.T) {
 	const total, ackers = 20_000, 8
 	var marks []int64 // appended under the checkpoint's lock; read after every goroutine ended
-	b := newBudget(1 << 30)
+	b := newBudget(bounds{events: 1 << 30, bytes: 1 << 62}, 1, 0)
 	cp := newCheckpoint(b, checkpointHooks{mark: func(next kgo.EpochOffset) { marks = append(marks, next.Offset) }})
 
 	offsets := make([]int64, total)
@@ -364,7 +364,7 @@ func TestCheckpointSteadyStateAllocatesNothing(t *testing.T) {
 }
 
 func BenchmarkCheckpoint(b *testing.B) {
-	bud := newBudget(1 << 30)
+	bud := newBudget(bounds{events: 1 << 30, bytes: 1 << 62}, 1, 0)
 	cp := newCheckpoint(bud, checkpointHooks{mark: func(kgo.EpochOffset) {}})
 	recs := records(make([]int64, 1000)...)
 	for i := range recs {

@@ -16,7 +16,9 @@
 // When the whole budget is used, the poll loop stops polling until acks
 // free a useful amount of room. It also waits while more than one poll's
 // worth of records are not yet processed: the budget is a bound, and
-// reading further ahead of busy workers would only fill memory.
+// reading further ahead of busy workers would only fill memory. Every one
+// of these rules is a pure function in flow.go; the ledgers count what is
+// in hand (the budget is their sum) and apply the rules' decisions.
 //
 // Each partition's worker decodes a record once, evaluates every enabled
 // trigger on that one decoded event, and hands each match to the sink with

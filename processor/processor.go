@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ type Processor struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *telemetry.Metrics
+	bounds  bounds // what the member may hold
 	budget  *budget
 	maxPoll int // the most records taken in one poll
 	minPoll int // the smallest room worth polling for
@@ -45,36 +47,18 @@ func New(cfg Config) (*Processor, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	// A poll takes at most a quarter of the budget, so a partition that
-	// stops draining holds at most its limit plus one poll: with two or
-	// more partitions that leaves a quarter of the budget to the others.
-	mp := max(1, min(maxPoll, cfg.MaxBuffered/4))
+	b := bounds{events: cfg.MaxBuffered, bytes: math.MaxInt64}
+	most, least := pollSizes(b)
 	return &Processor{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		metrics: cfg.Metrics,
-		budget:  newBudget(cfg.MaxBuffered),
-		maxPoll: mp,
-		minPoll: max(1, min(mp, cfg.MaxBuffered/8)),
+		bounds:  b,
+		budget:  newBudget(b, least, 0),
+		maxPoll: most,
+		minPoll: least,
 		parts:   make(map[topicPartition]*partition),
 	}, nil
-}
-
-// partitionLimits are what one of n assigned partitions may hold before it
-// is paused. Records not done: twice its fair share of the budget, and at
-// most half of it; a single partition is limited by the budget alone, since
-// there is nobody to starve and pausing costs a re-fetch. Records not yet
-// committed, done or not: four times its share, so the ledgers of all
-// partitions together hold at most four budgets' worth of slots (about 70
-// bytes each; a done record keeps no payload).
-func (p *Processor) partitionLimits(n int) limits {
-	b := p.cfg.MaxBuffered
-	n = max(1, n)
-	open := b
-	if n > 1 {
-		open = max(p.minPoll, min(b/2, 2*b/n))
-	}
-	return limits{open: open, span: max(open, 4*b/n)}
 }
 
 // Run waits for Config.Ready, joins the group and processes records until
