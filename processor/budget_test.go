@@ -14,21 +14,12 @@ func TestBudgetWaitWakesOnRelease(t *testing.T) {
 		go func() { woke <- b.wait(context.Background()) }()
 
 		b.release(2, 20) // room 3: not enough
-		synctest.Wait()
-		select {
-		case <-woke:
+		if _, done := returned(woke); done {
 			t.Fatal("wait returned with room 3, want 4")
-		default:
 		}
 		b.release(1, 10)
-		synctest.Wait()
-		select {
-		case ok := <-woke:
-			if !ok {
-				t.Fatal("wait reported false with room")
-			}
-		default:
-			t.Fatal("wait did not wake with room 4")
+		if ok, done := returned(woke); !done || !ok {
+			t.Fatalf("wait with room 4: returned %v with %v, want true with true", done, ok)
 		}
 		if u := b.usage(); u.events != 6 || u.bytes != 60 {
 			t.Fatalf("usage %+v, want 6 records of 60 bytes", u)
@@ -62,23 +53,14 @@ func TestBudgetWaitProcessedWakesOnProcessed(t *testing.T) {
 		woke := make(chan bool, 1)
 		go func() { woke <- b.waitProcessed(context.Background(), 10) }()
 
-		b.processed(15) // 15 unprocessed: more than 10
+		b.processed(15)    // 15 unprocessed: more than 10
 		b.release(30, 300) // room does not matter to this wait
-		synctest.Wait()
-		select {
-		case <-woke:
+		if _, done := returned(woke); done {
 			t.Fatal("waitProcessed returned with 15 unprocessed, want at most 10")
-		default:
 		}
 		b.processed(5)
-		synctest.Wait()
-		select {
-		case ok := <-woke:
-			if !ok {
-				t.Fatal("waitProcessed reported false")
-			}
-		default:
-			t.Fatal("waitProcessed did not wake at 10 unprocessed")
+		if ok, done := returned(woke); !done || !ok {
+			t.Fatalf("waitProcessed at 10 unprocessed: returned %v with %v, want true with true", done, ok)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() { woke <- b.waitProcessed(ctx, 0) }()
@@ -97,21 +79,24 @@ func TestBudgetWaitWakesOnBytes(t *testing.T) {
 		b.add(2, 950)
 		woke := make(chan bool, 1)
 		go func() { woke <- b.wait(context.Background()) }()
-		synctest.Wait()
-		select {
-		case <-woke:
+		if _, done := returned(woke); done {
 			t.Fatal("wait returned with 50 bytes free, want 100")
-		default:
 		}
 		b.release(1, 50)
-		synctest.Wait()
-		select {
-		case ok := <-woke:
-			if !ok {
-				t.Fatal("wait reported false with room")
-			}
-		default:
-			t.Fatal("wait did not wake with 100 bytes free")
+		if ok, done := returned(woke); !done || !ok {
+			t.Fatalf("wait with 100 bytes free: returned %v with %v, want true with true", done, ok)
 		}
 	})
+}
+
+// returned waits until every goroutine of the bubble is blocked and reports
+// whether the wait sending to woke has returned, and with what.
+func returned(woke <-chan bool) (ok, done bool) {
+	synctest.Wait()
+	select {
+	case ok := <-woke:
+		return ok, true
+	default:
+		return false, false
+	}
 }
