@@ -158,5 +158,6 @@ func compile(a Action, opt Options) (*Compiled, []*FieldError) {
 		return nil, errs
 	}
 	c.wholeEnv = c.needsWholeEnv()
+	c.key = readKey(a.Trigger)
 	return c, nil
 }

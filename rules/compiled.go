@@ -53,6 +53,9 @@ type Compiled struct {
 	// wholeEnv: an expression uses $env as a whole, so events are decoded
 	// the full way (lazy.go).
 	wholeEnv bool
+	// key is what the trigger requires of the event's event, name or type
+	// field (keys.go), by which a Set indexes it.
+	key triggerKey
 }
 
 // Batched reports whether the action gathers events into arrays.

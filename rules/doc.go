@@ -30,6 +30,22 @@
 // immutable version of all actions, swapped atomically in a Store when the
 // rules change.
 //
+// # Which triggers run
+//
+// Most actions want one event name. When a trigger is compiled, its syntax
+// tree (expr's ast package, read by a visitor in keys.go) tells what its
+// top-level conjunction requires of the event's event, name or type field:
+// `type == "track" && event == "Signed Up"` can only be true for a Signed Up
+// event. A Set indexes its enabled actions by that (index.go), and
+// Set.Match runs only the triggers an event's own event, name and type
+// select, plus those that require nothing of them, so its cost follows the
+// actions that want the event, not the number of actions. The result is
+// exactly that of running every trigger, in the same order (a differential
+// test and FuzzIndex hold it to that); a trigger the index rules out is not
+// run, so a run-time error it would have raised on that event is not
+// counted. The index is built with the Set (NewSet, With, Without), so a
+// rules change swaps trigger and index together.
+//
 // # The event and the expression environment
 //
 // Decode turns a record value into an Event once per record; every trigger,

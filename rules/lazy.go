@@ -154,9 +154,14 @@ func DecodeLazy(value []byte, maxBytes int, ev *Event) error {
 // (DecodeLazy) unless one of its actions uses $env as a whole, which needs
 // every field built.
 func (s *Set) Decode(value []byte, maxBytes int, ev *Event) error {
-	for _, c := range s.Actions {
-		if c.wholeEnv && c.enabled {
-			return Decode(value, maxBytes, ev)
+	if s.idx != nil && s.idx.wholeEnv {
+		return Decode(value, maxBytes, ev)
+	}
+	if s.idx == nil {
+		for _, c := range s.Actions {
+			if c.wholeEnv && c.enabled {
+				return Decode(value, maxBytes, ev)
+			}
 		}
 	}
 	return DecodeLazy(value, maxBytes, ev)

@@ -40,23 +40,3 @@ func (c *Compiled) Match(ev *Event, v *vm.VM) (bool, error) {
 	ok, _ := out.(bool)
 	return ok, nil
 }
-
-// Match appends to dst every enabled action whose trigger matches ev, in the
-// set's order, and returns the extended slice. It allocates nothing when dst
-// has room. onErr (may be nil) is called for each trigger that failed at run
-// time; that action does not match.
-func (s *Set) Match(ev *Event, v *vm.VM, dst []*Compiled, onErr func(*Compiled, error)) []*Compiled {
-	for _, c := range s.Actions {
-		ok, err := c.Match(ev, v)
-		if err != nil {
-			if onErr != nil {
-				onErr(c, err)
-			}
-			continue
-		}
-		if ok {
-			dst = append(dst, c)
-		}
-	}
-	return dst
-}
