@@ -232,11 +232,6 @@ type worker struct {
 	http string
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	bytes.Buffer
-}
-
 // startWorker runs `hookstream run` with the rules file and extra arguments.
 func startWorker(t *testing.T, c *cluster, group, rulesYAML string, env []string, args ...string) *worker {
 	t.Helper()

@@ -56,16 +56,6 @@ type exposition struct {
 	samples []sample
 }
 
-// scrape reads the worker's /metrics once.
-func scrape(t *testing.T, w *worker) exposition {
-	t.Helper()
-	e, err := tryScrape(w)
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	return e
-}
-
 func tryScrape(w *worker) (exposition, error) {
 	resp, err := http.Get("http://" + w.http + "/metrics")
 	if err != nil {

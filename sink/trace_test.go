@@ -110,14 +110,14 @@ func TestRequestSpans(t *testing.T) {
 							l.SpanContext.TraceID(), l.SpanContext.SpanID(), i, recTrace(i), recSpan(i))
 					}
 					if got := attrMap(l.Attributes)["messaging.kafka.offset"]; got != attribute.IntValue(100+i) {
-						t.Errorf("link %d names offset %v, want %d", k, got.Emit(), 100+i)
+						t.Errorf("link %d names offset %v, want %d", k, got.String(), 100+i)
 					}
 				}
 				attrs := attrMap(sp.Attributes)
 				if n == len(spans)-1 {
 					for k, want := range c.wantAttrs {
 						if attrs[k] != want {
-							t.Errorf("attribute %s = %q, want %q", k, attrs[k].Emit(), want.Emit())
+							t.Errorf("attribute %s = %q, want %q", k, attrs[k].String(), want.String())
 						}
 					}
 				}
@@ -153,7 +153,7 @@ func checkSpan(t *testing.T, sp tracetest.SpanStub, req seen, attempt int) {
 		"hookstream.attempt":         attribute.IntValue(attempt),
 	} {
 		if attrs[k] != want {
-			t.Errorf("attempt %d: attribute %s = %q, want %q", attempt, k, attrs[k].Emit(), want.Emit())
+			t.Errorf("attempt %d: attribute %s = %q, want %q", attempt, k, attrs[k].String(), want.String())
 		}
 	}
 	want := fmt.Sprintf("00-%s-%s-01", sp.SpanContext.TraceID(), sp.SpanContext.SpanID())

@@ -43,7 +43,7 @@ func TestTracingNamesTheService(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, kv := range spans[0].Resource.Attributes() {
-		got[string(kv.Key)] = kv.Value.Emit()
+		got[string(kv.Key)] = kv.Value.String()
 	}
 	if got["service.name"] != "hookstream" || got["service.version"] != "1.2.3" {
 		t.Errorf("resource %v, want service.name hookstream and service.version 1.2.3", got)
