@@ -1,0 +1,16 @@
+// Package kafkatest is the kit every hookstream test shares: an in-process
+// Kafka cluster (kfake) with clients that recover from faults quickly, a
+// wait-and-poll helper for state that offers no event to await, a
+// goroutine-safe buffer for logs, and throw-away certificates for TLS and
+// mTLS tests.
+//
+// It is for tests only. Every helper takes the test's testing.TB, fails the
+// test on error, and releases what it started through t.Cleanup.
+//
+// Waiting: a test awaits an event (a channel, a callback) where one exists.
+// Eventually and Wait are for state that offers none, such as offsets held
+// by the broker or a separate process's HTTP answers; they poll with a
+// deadline, WaitTimeout, and running out fails the test. A test that shows
+// that something does not happen runs under testing/synctest instead of
+// sleeping.
+package kafkatest
