@@ -20,7 +20,7 @@ import (
 // the full pipeline's rate, CPU, memory and latency on the same backlog. See
 // internal/bench for what each figure means.
 func (c *cli) benchCmd(ctx context.Context, args []string) error {
-	fs := c.newFlagSet("bench", "bench [--events N] [--size BYTES] [--partitions N] [--match RATIO] [--runs N] [--rate N] [--brokers HOST:PORT]... [--url URL] [--json]\n"+
+	fs := c.newFlagSet("bench", "bench [--events N] [--size BYTES] [--partitions N] [--match RATIO] [--runs N] [--actions N] [--rate N] [--brokers HOST:PORT]... [--url URL] [--json]\n"+
 		"       hookstream bench --receive ADDR")
 	events := fs.Int("events", bench.DefaultEvents, "`N` events in the backlog")
 	size := fs.Int("size", bench.DefaultSize, "`BYTES` per event, about")
@@ -35,6 +35,7 @@ func (c *cli) benchCmd(ctx context.Context, args []string) error {
 	url := fs.String("url", "", "a real endpoint `URL` for the default action instead of the loopback receiver")
 	topic := fs.String("topic", "", "topic `NAME` to create for the run (default hookstream.bench.<random>)")
 	rulesFile := fs.String("rules", "", "rules `FILE` instead of the default actions (URLs used as written)")
+	actions := fs.Int("actions", 0, "`N` actions instead of the default ones: the one that wants Order Completed and N-1 that want events no event is")
 	configFile := fs.String("config", "", "config `FILE` whose kafka section (TLS, SASL) is used with --brokers")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline phase to `FILE`")
@@ -85,6 +86,7 @@ func (c *cli) benchCmd(ctx context.Context, args []string) error {
 		Size:       *size,
 		Partitions: *partitions,
 		Runs:       *runs,
+		Actions:    *actions,
 		Match:      *match,
 		Rate:       *rate,
 		LatencyFor: *latencyFor,

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -99,16 +101,31 @@ func TestBenchJSON(t *testing.T) {
 	}
 }
 
-// TestBenchTable checks the output for people.
+// TestBenchTable checks the output for people, with the generated rule
+// set of --actions: every event the one action wants is delivered.
 func TestBenchTable(t *testing.T) {
-	r := hookstream(t, nil, "bench", "--events", "3000", "--partitions", "2", "--latency-duration", "0")
+	r := hookstream(t, nil, "bench", "--events", "3000", "--partitions", "2", "--latency-duration", "0", "--actions", "300")
 	if r.code != 0 {
 		t.Fatalf("exit code %d\nstderr: %s", r.code, r.stderr)
 	}
 	for _, want := range []string{"raw consume", "pipeline", "pipeline / raw", "CPU s per 1M", "peak RSS",
-		"latency                 not measured", "the embedded broker"} {
+		"latency                 not measured", "the embedded broker", "300 actions",
+		"delivered               2000 of 2000 matched events"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("output does not contain %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+// TestBenchActionsAndRules: --actions generates a rule set, --rules reads
+// one; asking for both is bad usage.
+func TestBenchActionsAndRules(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(file, []byte("actions:\n- id: a\n  trigger: 'true'\n  url: http://127.0.0.1:1/\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := hookstream(t, nil, "bench", "--actions", "10", "--rules", file)
+	if r.code != 2 || !strings.Contains(r.stderr, "--actions and --rules") {
+		t.Errorf("exit code %d, stderr %q: want 2 naming both flags", r.code, r.stderr)
 	}
 }

@@ -137,7 +137,7 @@ func (r *run) setUp(ctx context.Context) error {
 
 	r.set = c.Rules
 	if r.set == nil {
-		if r.set, err = compileDefault(r.url, c.BatchWait, c.Secret); err != nil {
+		if r.set, err = compileDefault(r.url, c.BatchWait, c.Actions, c.Secret); err != nil {
 			return fmt.Errorf("bench: rules: %w", err)
 		}
 	}

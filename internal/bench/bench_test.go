@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,13 +21,25 @@ import (
 
 // TestGeneratedEventsMatchTheDefaultRules checks the backlog against the
 // real rules code: every event is a valid CDP event, about the asked size,
-// and the default actions want exactly the ones the generator says.
+// and the default actions (or those of --actions) want exactly the ones the
+// generator says.
 func TestGeneratedEventsMatchTheDefaultRules(t *testing.T) {
-	const n, want, size = 5000, 2000, 400
-	set, err := compileDefault("http://receiver.test/orders", time.Second, []byte("s"))
-	if err != nil {
-		t.Fatal(err)
+	for _, actions := range []int{0, 1, 500} {
+		t.Run(fmt.Sprintf("actions=%d", actions), func(t *testing.T) {
+			set, err := compileDefault("http://receiver.test/orders", time.Second, actions, []byte("s"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := cmp.Or(actions, 3); len(set.Actions) != want {
+				t.Fatalf("%d actions, want %d", len(set.Actions), want)
+			}
+			matchDefaultRules(t, set)
+		})
 	}
+}
+
+func matchDefaultRules(t *testing.T, set *rules.Set) {
+	const n, want, size = 5000, 2000, 400
 	g := newGenerator(7, size, 0.5)
 	pick := g.exactly(want, n)
 	var (
@@ -241,6 +254,9 @@ func TestConfigCheck(t *testing.T) {
 		{"bad values", Config{Pipeline: pipe, Events: -1, Size: 10, Partitions: 5000, Match: 1.5, Rate: -1},
 			[]string{"--events -1", "--size 10", "--partitions 5000", "--match 1.5", "--rate -1"}},
 		{"no pipeline", Config{}, []string{"no pipeline"}},
+		{"actions", Config{Pipeline: pipe, Actions: 10_000}, nil},
+		{"too many actions", Config{Pipeline: pipe, Actions: MaxActions + 1}, []string{"--actions 100001"}},
+		{"actions and rules", Config{Pipeline: pipe, Actions: 5, Rules: &rules.Set{}}, []string{"--actions and --rules"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

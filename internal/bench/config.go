@@ -71,6 +71,11 @@ type Config struct {
 
 	// Rules replaces the default actions (their URLs are used as written).
 	Rules *rules.Set
+	// Actions, when above zero, replaces the default actions with that
+	// many: the one that wants "Order Completed" and Actions-1 batched
+	// actions that each want a track event no event is ("Custom Event
+	// <i>"), to measure what the number of actions costs. Not with Rules.
+	Actions int
 	// Secret signs the default action and is what the loopback receiver
 	// verifies with. Default DefaultSecret.
 	Secret []byte
@@ -99,6 +104,9 @@ const (
 	DefaultLatencyFor = 5 * time.Second
 	DefaultBatchWait  = time.Second
 	DefaultSecret     = "hookstream-bench-secret"
+
+	// MaxActions is the most Config.Actions generates.
+	MaxActions = 100_000
 
 	// NoMatch as Config.Match: no event is one the default action wants.
 	NoMatch = -1
@@ -168,6 +176,12 @@ func (c Config) Check() error {
 	}
 	if c.BatchWait < 0 || c.BatchWait > time.Minute {
 		errs = append(errs, fmt.Errorf("--batch-wait %s: want 0..1m", c.BatchWait))
+	}
+	if c.Actions < 0 || c.Actions > MaxActions {
+		errs = append(errs, fmt.Errorf("--actions %d: want 1..%d", c.Actions, MaxActions))
+	}
+	if c.Actions > 0 && c.Rules != nil {
+		errs = append(errs, errors.New("--actions and --rules: want one of them"))
 	}
 	if c.Pipeline == nil {
 		errs = append(errs, errors.New("no pipeline to run"))

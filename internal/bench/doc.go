@@ -15,6 +15,12 @@
 // each one's record-to-delivery latency is taken: from the record's
 // timestamp to the 2xx answer of the request that carried it.
 //
+// Config.Actions measures what the number of actions costs: the default
+// action that wants "Order Completed" plus Config.Actions-1 batched ones
+// that each want a track event the generator never makes (`type == "track"
+// && event == "Custom Event <i>"`), as a rules topic holding one action per
+// customer webhook does. Config.Rules runs any other set instead.
+//
 // With Config.Runs above one, the raw and pipeline phases alternate that
 // many times on the same backlog, each pipeline run with a fresh group, and
 // the fastest of each kind is reported: on a shared machine the best of a

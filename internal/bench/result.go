@@ -66,7 +66,7 @@ type Setup struct {
 	EventBytes  int     `json:"event_bytes"` // average value size
 	Partitions  int     `json:"partitions"`
 	Match       float64 `json:"match"`   // share of events the default action wants
-	Actions     int     `json:"actions"` // enabled actions evaluated on every event
+	Actions     int     `json:"actions"` // enabled actions
 	Runs        int     `json:"runs"`
 	CPUs        int     `json:"cpus"` // GOMAXPROCS
 	GoVersion   string  `json:"go_version"`
@@ -169,7 +169,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	s := r.Setup
 	fmt.Fprintf(w, "hookstream bench: %d events of ~%d bytes, %d partitions, broker %s, endpoint %s\n",
 		s.Events, s.EventBytes, s.Partitions, s.Broker, s.Endpoint)
-	fmt.Fprintf(w, "%d actions on every event, %.0f%% matched; GOMAXPROCS %d, %s\n\n", s.Actions, s.Match*100, s.CPUs, s.GoVersion)
+	fmt.Fprintf(w, "%d actions, %.0f%% of events matched; GOMAXPROCS %d, %s\n\n", s.Actions, s.Match*100, s.CPUs, s.GoVersion)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "phase\tevents\tseconds\tevents/s\tMB/s\tCPU s\tCPU s per 1M\tload avg\t")
