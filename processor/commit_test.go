@@ -191,8 +191,8 @@ func TestReadyGatesJoining(t *testing.T) {
 		}
 	})
 	time.Sleep(200 * time.Millisecond) // proving nothing happens needs a bound
-	if got := sink.snapshot(); len(got) != 0 || m.Client() != nil {
-		t.Fatalf("%d records consumed before ready (client %v)", len(got), m.Client())
+	if got := sink.snapshot(); len(got) != 0 || m.Joining() {
+		t.Fatalf("%d records consumed before ready (joining %v)", len(got), m.Joining())
 	}
 	close(release)
 	sink.waitFor(t, "records after ready", count(5))

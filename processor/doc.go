@@ -77,6 +77,15 @@
 // commit point stays put and, once the partition holds too many, it is
 // paused like any other; the source partitions go on.
 //
+// # Lag
+//
+// Lag is counted in one place, lag.go: a partition's lag is its end offset
+// minus its committable offset (PartitionStatus.Lag), and GroupLag lists a
+// whole group's lag from the brokers with kadm, whatever member owns each
+// partition. Partitions fills in the end offset of a partition no fetch has
+// reported on by listing it through the member's own client
+// (endoffsets.go), so an idle partition's lag is known too.
+//
 // # Shutdown
 //
 // When Run's context ends the member stops fetching, lets every worker hand

@@ -30,6 +30,7 @@ type Processor struct {
 
 	running atomic.Bool
 	client  atomic.Pointer[kgo.Client]
+	ends    *endOffsets // for partitions no fetch has reported on
 
 	mu    sync.Mutex
 	parts map[topicPartition]*partition
@@ -49,7 +50,7 @@ func New(cfg Config) (*Processor, error) {
 	}
 	b := bounds{events: cfg.MaxBuffered, bytes: math.MaxInt64}
 	most, least := pollSizes(b)
-	return &Processor{
+	p := &Processor{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		metrics: cfg.Metrics,
@@ -58,7 +59,9 @@ func New(cfg Config) (*Processor, error) {
 		maxPoll: most,
 		minPoll: least,
 		parts:   make(map[topicPartition]*partition),
-	}, nil
+	}
+	p.ends = newEndOffsets(p.client.Load)
+	return p, nil
 }
 
 // Run waits for Config.Ready, joins the group and processes records until

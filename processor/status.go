@@ -32,8 +32,15 @@ type PartitionStatus struct {
 }
 
 // Partitions returns the status of every assigned partition, sorted by
-// topic and partition.
+// topic and partition. A partition no fetch has reported on yet gets its
+// end offset from the brokers, listed at most every two seconds (see
+// endoffsets.go).
 func (p *Processor) Partitions() []PartitionStatus {
+	return p.ends.fill(p.partitions())
+}
+
+// partitions is Partitions with the end offsets the fetches reported.
+func (p *Processor) partitions() []PartitionStatus {
 	parts := p.snapshot()
 	var committed map[string]map[int32]kgo.EpochOffset
 	if cl := p.client.Load(); cl != nil {
@@ -93,10 +100,9 @@ func (p *Processor) OldestPending() time.Time {
 // it never exceeds Config.MaxBuffered.
 func (p *Processor) Buffered() int { return p.budget.used() }
 
-// Client returns the group member's client once Run has created it (nil
-// before). It is for reading state, such as lag with kadm; committing or
-// polling through it would break the commit protocol.
-func (p *Processor) Client() *kgo.Client { return p.client.Load() }
+// Joining reports whether Run has got past Config.Ready and created the
+// group member (which may still be joining the group).
+func (p *Processor) Joining() bool { return p.client.Load() != nil }
 
 // firstOpen returns the offset of the oldest record the commit point has
 // not passed, or -1 when the ledger holds none.

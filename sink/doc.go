@@ -37,6 +37,11 @@
 // the endpoint is up. While it is open, deliveries sleep until it may
 // half-open instead of counting attempts.
 //
+// egress.go holds the delivery network policy (delivery.allowed_hosts,
+// delivery.deny_private_networks): a client whose transport refuses hosts
+// not on the list and, in the dialer, after DNS, private addresses. Anything
+// else that sends on an action's behalf uses the same transport.
+//
 // Dead letters (dlq.go) keep the source record's key, value and headers and
 // add hookstream-* headers saying why. A failed write is retried with
 // backoff; done is only called after the broker acknowledged it.

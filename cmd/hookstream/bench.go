@@ -14,6 +14,7 @@ import (
 
 	"github.com/hookstream/hookstream/internal/bench"
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/worker"
 )
 
 // benchCmd is `hookstream bench`: the raw consume rate of this machine and
@@ -92,7 +93,8 @@ func (c *cli) benchCmd(ctx context.Context, args []string) error {
 		LatencyFor: *latencyFor,
 		BatchWait:  *batchWait,
 		Secret:     secret,
-		Pipeline:   c.benchPipeline(base),
+		Worker:     &base,
+		Version:    version,
 		Log:        log,
 		Progress:   c.stderr,
 	}
@@ -124,6 +126,7 @@ func (c *cli) benchCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	logOTelErrors(log)
 	res, err := bench.Run(ctx, bc)
 	if perr := closeProfiles(); err == nil {
 		err = perr
@@ -137,38 +140,6 @@ func (c *cli) benchCmd(ctx context.Context, args []string) error {
 		return enc.Encode(res)
 	}
 	return res.WriteTable(c.stdout)
-}
-
-// benchPipeline returns the worker of `hookstream run`, configured from base
-// (kafka TLS and SASL, delivery policy, limits) with the benchmark's
-// brokers, topic, group and rules.
-func (c *cli) benchPipeline(base config.Config) bench.Pipeline {
-	return func(ctx context.Context, spec bench.PipelineSpec) error {
-		cfg := base
-		cfg.Kafka.Brokers = spec.Brokers
-		cfg.Kafka.Topics = []string{spec.Topic}
-		cfg.Kafka.Group = spec.Group
-		cfg.HTTP = "127.0.0.1:0"
-		opts, err := c.kafkaOpts(&cfg)
-		if err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", cfg.HTTP)
-		if err != nil {
-			return fmt.Errorf("http: %w", err)
-		}
-		w := &worker{
-			cfg:      &cfg,
-			opts:     opts,
-			store:    newStore(spec.Rules),
-			source:   "bench",
-			httpLn:   ln,
-			log:      newLogger(cfg.Log, c.stderr),
-			started:  spec.Started,
-			wrapHTTP: spec.WrapHTTP,
-		}
-		return w.run(ctx)
-	}
 }
 
 // openProfiles creates the profile files asked for and returns a function
@@ -216,7 +187,7 @@ func (c *cli) benchReceive(ctx context.Context, addr string, secret []byte, log 
 	}
 	rv := bench.NewReceiver(secret)
 	fmt.Fprintf(c.stdout, "hookstream bench receiver on http://%s/ (verifies X-Signature; Ctrl-C to stop)\n", ln.Addr())
-	done := serveHTTP(ctx, ln, rv, 5*time.Second, log)
+	done := worker.Serve(ctx, ln, rv, 5*time.Second, log)
 	<-done
 	st := rv.Stats()
 	fmt.Fprintf(c.stdout, "received %d requests, %d events, %d bytes; %d bad signatures, %d unsigned\n",

@@ -15,6 +15,7 @@ import (
 	"github.com/hookstream/hookstream/examples"
 	"github.com/hookstream/hookstream/internal/broker"
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/worker"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -101,7 +102,7 @@ func (c *cli) devCmd(ctx context.Context, args []string) error {
 	recvCtx, stopRecv := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRecv()
 	rv := &devReceiver{secret: []byte(secret), out: c.stdout}
-	recvDone := serveHTTP(recvCtx, recvLn, rv, 5*time.Second, log)
+	recvDone := worker.Serve(recvCtx, recvLn, rv, 5*time.Second, log)
 
 	httpLn, err := listenOrFree(*httpAddr)
 	if err != nil {
@@ -123,16 +124,16 @@ func (c *cli) devCmd(ctx context.Context, args []string) error {
 	gen := &devEvents{client: producer, topic: "events", rate: *rate, log: log, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	wg.Go(func() { gen.run(genCtx) })
 
-	w := &worker{
-		cfg:    &cfg,
-		opts:   []kgo.Opt{kgo.SeedBrokers(cfg.Kafka.Brokers...)},
-		store:  newStore(set),
-		source: "examples/rules.yaml (built in)",
-		httpLn: httpLn,
-		log:    log,
-	}
-	w.tracing = traces
-	workErr := w.run(ctx) // returns after ctx ends and what was in hand is delivered
+	workErr := runWorker(ctx, worker.Config{ // returns after ctx ends and what was in hand is delivered
+		Settings:    cfg,
+		KafkaOpts:   []kgo.Opt{kgo.SeedBrokers(cfg.Kafka.Brokers...)},
+		Rules:       newStore(set),
+		RulesSource: "examples/rules.yaml (built in)",
+		HTTP:        httpLn,
+		Log:         log,
+		Tracing:     traces,
+		Version:     version,
+	})
 
 	stopGen()
 	wg.Wait()

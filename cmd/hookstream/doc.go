@@ -8,24 +8,17 @@
 // broker), rules.go (validate and test; rules_topic.go and rules_list.go
 // for apply, delete and list on the rules topic), lag.go, bench.go (a thin
 // front to internal/bench), verify.go (checking a delivery's signatures, as
-// receivers must). rules_follow.go creates or checks the rules topic and
-// follows it for `run`. config.go turns flags, the config file and
-// HOOKSTREAM_* variables into an internal/config.Config, in that order of
-// precedence; kafka.go turns it into franz-go options (TLS, SASL), which
-// connect.go tries once at start so that refused credentials end the process
-// at once; egress.go turns it into the delivery HTTP client (allowed hosts,
-// private networks); rulesenv.go is the environment rules may read (not the
-// Kafka password).
+// receivers must). config.go turns flags, the config file and HOOKSTREAM_*
+// variables into an internal/config.Config, in that order of precedence;
+// kafka.go turns it into franz-go options (TLS, SASL), which connect.go
+// tries once at start so that refused credentials end the process at once;
+// rulesenv.go is the environment rules may read (not the Kafka password);
+// tracing.go reads the OpenTelemetry variables; log.go makes the logger.
 //
-// worker.go wires one consumer-group member exactly as `run` and `dev` both
-// use it: a producer for dead letters, the sink, the processor, the gauges
-// (gauges.go, with endoffsets.go for idle partitions), traces (tracing.go)
-// and the HTTP server (http.go, with the status page in status.go,
-// status_page.go and statuspage/). Shutdown goes in the reverse
-// order of the data: the processor stops fetching, hands what it holds to the
-// sink and commits what is done; the sink finishes; the producer flushes the
-// last dead letters; the HTTP server stops last, so /metrics and /readyz
-// answer until the end.
+// The worker itself (the producer, sink, processor, rules follower, gauges,
+// status page and HTTP server, and the order in which they start and stop)
+// is internal/worker: `run`, `dev` and `bench` fill in a worker.Config and
+// call worker.New and Run.
 //
 // Bad usage and bad configuration exit with status 2 and a message saying
 // what and where (file and line, flag or variable); other failures exit 1.

@@ -14,10 +14,10 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/processor"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/hookstream/hookstream/rules/topic"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -182,49 +182,28 @@ func measureLag(ctx context.Context, opts []kgo.Opt, cfg *config.Config, set *ru
 	group, retry := cfg.Kafka.Group, cfg.Kafka.RetryTopic
 	topics := append(slices.Clone(cfg.Kafka.Topics), retry)
 
-	starts, err := adm.ListStartOffsets(ctx, topics...)
+	offsets, err := processor.GroupLag(ctx, adm, group, topics...)
 	if err != nil {
-		return nil, fmt.Errorf("list start offsets: %w", err)
+		return nil, err
 	}
-	ends, err := adm.ListCommittedOffsets(ctx, topics...) // the last stable offsets: as far as a read-committed group gets
-	if err != nil {
-		return nil, fmt.Errorf("list end offsets: %w", err)
-	}
-	committed, err := adm.FetchOffsetsForTopics(ctx, group, topics...)
-	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
-		return nil, fmt.Errorf("fetch committed offsets: %w", err)
-	}
-
 	rep := &lagReport{Group: group, Partitions: []lagPartition{}, Actions: []lagAction{}}
 	from := map[string]map[int32]kgo.Offset{} // where to read: partitions with lag
 	upTo := map[string]map[int32]int64{}      // the offset to stop reading before
-	for _, t := range topics {
-		for _, p := range slices.Sorted(maps.Keys(ends[t])) {
-			end := ends[t][p]
-			if end.Err != nil {
-				return nil, fmt.Errorf("end offset of %s/%d: %w", t, p, end.Err)
-			}
-			start, _ := starts.Lookup(t, p)
-			row := lagPartition{Topic: t, Partition: p, Committed: -1, End: end.Offset}
-			at := start.Offset
-			if o, ok := committed.Lookup(t, p); ok && o.Err == nil && o.At >= 0 {
-				row.Committed, at = o.At, max(o.At, start.Offset)
-			}
-			row.Lag = max(0, end.Offset-at)
-			rep.Partitions = append(rep.Partitions, row)
-			if row.Lag == 0 {
-				continue
-			}
-			n := int64(1)
-			if t == retry {
-				n = int64(scan)
-			}
-			if from[t] == nil {
-				from[t], upTo[t] = map[int32]kgo.Offset{}, map[int32]int64{}
-			}
-			from[t][p] = kgo.NewOffset().At(at)
-			upTo[t][p] = min(end.Offset, at+n)
+	for _, o := range offsets {
+		t, p := o.Topic, o.Partition
+		rep.Partitions = append(rep.Partitions, lagPartition{Topic: t, Partition: p, Committed: o.Committed, End: o.End, Lag: o.Lag})
+		if o.Lag == 0 {
+			continue
 		}
+		n := int64(1)
+		if t == retry {
+			n = int64(scan)
+		}
+		if from[t] == nil {
+			from[t], upTo[t] = map[int32]kgo.Offset{}, map[int32]int64{}
+		}
+		from[t][p] = kgo.NewOffset().At(o.From())
+		upTo[t][p] = min(o.End, o.From()+n)
 	}
 	if len(from) == 0 {
 		return rep, nil

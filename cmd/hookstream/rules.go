@@ -11,6 +11,7 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/worker"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/hookstream/hookstream/sink"
 )
@@ -94,7 +95,7 @@ func (c *cli) rulesValidate(args []string) error {
 	fmt.Fprintf(c.stdout, "%s: %d actions valid (%d enabled, %d batched, %d with a payload mapping, %d with a URL template, %d signed)\n",
 		*file, len(set.Actions), set.Enabled(), batched, mapped, templated, signed)
 	for _, a := range set.Actions {
-		fmt.Fprintf(c.stdout, "  %-24s %s %s\n", a.ID, a.Method, displayURL(a.URL))
+		fmt.Fprintf(c.stdout, "  %-24s %s %s\n", a.ID, a.Method, worker.DisplayURL(a.URL))
 	}
 	if names := env.names(); len(names) > 0 {
 		fmt.Fprintf(c.stdout, "note: not set here, and needed by run: %s\n", strings.Join(names, ", "))

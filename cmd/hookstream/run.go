@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 
+	"github.com/hookstream/hookstream/internal/worker"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/hookstream/hookstream/rules/topic"
 )
@@ -37,34 +39,42 @@ func (c *cli) runCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	// Without a rules file, the actions come from the rules topic.
-	store, source := &rules.Store{}, "topic "+cfg.Kafka.RulesTopic
-	var follow *topic.Config
+	wc := worker.Config{Settings: cfg, KafkaOpts: opts, Rules: &rules.Store{},
+		RulesSource: "topic " + cfg.Kafka.RulesTopic, Getenv: rulesGetenv(&cfg, c.getenv),
+		Log: log, Tracing: traces, Version: version}
 	if cfg.RulesFile != "" {
-		set, err := loadRulesFile(cfg.RulesFile, rulesGetenv(&cfg, c.getenv))
+		set, err := loadRulesFile(cfg.RulesFile, wc.Getenv)
 		if err != nil {
 			return usageError{err}
 		}
-		store, source = newStore(set), "file "+cfg.RulesFile
+		wc.Rules, wc.RulesSource = newStore(set), "file "+cfg.RulesFile
 	} else {
-		if err := ensureRulesTopic(ctx, &cfg, opts, log); err != nil {
+		err := worker.EnsureRulesTopic(ctx, &cfg, opts, log)
+		if errors.As(err, new(*topic.NotCompactedError)) {
+			return usagef("kafka.rules_topic (%s): %w", cfg.Origin("kafka.rules_topic"), err)
+		}
+		if err != nil {
 			return err
 		}
-		fc := rulesFollower(&cfg, opts, store, rulesGetenv(&cfg, c.getenv), log)
-		follow = &fc
+		wc.FollowRules = true
 	}
-	ln, err := net.Listen("tcp", cfg.HTTP)
-	if err != nil {
+	if wc.HTTP, err = net.Listen("tcp", cfg.HTTP); err != nil {
 		return fmt.Errorf("http (%s): %w", cfg.Origin("http"), err)
 	}
-	w := &worker{
-		cfg:    &cfg,
-		opts:   opts,
-		store:  store,
-		source: source,
-		follow: follow,
-		httpLn: ln,
-		log:    log,
+	return runWorker(ctx, wc)
+}
+
+// runWorker runs the worker of wc until ctx ends. OpenTelemetry's own
+// errors go to the worker's log: the command owns the process, and with
+// it OpenTelemetry's one handler per process.
+func runWorker(ctx context.Context, wc worker.Config) error {
+	logOTelErrors(wc.Log)
+	w, err := worker.New(wc)
+	if err == nil {
+		err = w.Run(ctx)
 	}
-	w.tracing = traces
-	return w.run(ctx)
+	if errors.Is(err, worker.ErrConfig) {
+		return usageError{err}
+	}
+	return err
 }

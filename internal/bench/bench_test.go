@@ -243,20 +243,18 @@ func TestRemaining(t *testing.T) {
 }
 
 func TestConfigCheck(t *testing.T) {
-	pipe := func(context.Context, PipelineSpec) error { return nil }
 	tests := []struct {
 		name string
 		cfg  Config
 		want []string
 	}{
-		{"defaults", Config{Pipeline: pipe}, nil},
-		{"no match", Config{Pipeline: pipe, Match: NoMatch}, nil},
-		{"bad values", Config{Pipeline: pipe, Events: -1, Size: 10, Partitions: 5000, Match: 1.5, Rate: -1},
+		{"defaults", Config{}, nil},
+		{"no match", Config{Match: NoMatch}, nil},
+		{"bad values", Config{Events: -1, Size: 10, Partitions: 5000, Match: 1.5, Rate: -1},
 			[]string{"--events -1", "--size 10", "--partitions 5000", "--match 1.5", "--rate -1"}},
-		{"no pipeline", Config{}, []string{"no pipeline"}},
-		{"actions", Config{Pipeline: pipe, Actions: 10_000}, nil},
-		{"too many actions", Config{Pipeline: pipe, Actions: MaxActions + 1}, []string{"--actions 100001"}},
-		{"actions and rules", Config{Pipeline: pipe, Actions: 5, Rules: &rules.Set{}}, []string{"--actions and --rules"}},
+		{"actions", Config{Actions: 10_000}, nil},
+		{"too many actions", Config{Actions: MaxActions + 1}, []string{"--actions 100001"}},
+		{"actions and rules", Config{Actions: 5, Rules: &rules.Set{}}, []string{"--actions and --rules"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

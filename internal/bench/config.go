@@ -1,38 +1,16 @@
 package bench
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"time"
 
-	"github.com/hookstream/hookstream/processor"
+	"github.com/hookstream/hookstream/internal/config"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// Pipeline runs hookstream's worker, exactly as `hookstream run` does, on
-// spec until ctx ends, and returns once it has shut down. cmd/hookstream
-// provides it, so that the benchmark measures the production wiring.
-type Pipeline func(ctx context.Context, spec PipelineSpec) error
-
-// PipelineSpec is what the benchmark asks of the worker.
-type PipelineSpec struct {
-	Brokers []string
-	Topic   string
-	Group   string
-	Rules   *rules.Set
-	// Started must be called with the worker's partition status as soon as
-	// its processor exists; the benchmark watches it to see the backlog done.
-	Started func(status func() []processor.PartitionStatus)
-	// WrapHTTP must be applied to the delivery HTTP client (nil meaning the
-	// sink's default client): it lets the benchmark see each request's
-	// answer and, while it measures latency, when each event was delivered.
-	WrapHTTP func(*http.Client) *http.Client
-}
 
 // Config says what to measure. Zero values are the documented defaults.
 type Config struct {
@@ -80,8 +58,12 @@ type Config struct {
 	// verifies with. Default DefaultSecret.
 	Secret []byte
 
-	// Pipeline runs the worker (required).
-	Pipeline Pipeline
+	// Worker holds the worker's settings, as `hookstream run` reads them
+	// (kafka TLS and SASL, delivery policy, limits); the benchmark sets
+	// brokers, topics, group and HTTP address. Nil: config.Default().
+	Worker *config.Config
+	// Version is the worker's version, sent as its User-Agent.
+	Version string
 
 	// CPUProfile, when set, receives a CPU profile of the (last) pipeline
 	// phase. MemProfileBefore and MemProfile receive heap profiles taken
@@ -143,6 +125,10 @@ func (c Config) withDefaults() Config {
 	if len(c.Secret) == 0 {
 		c.Secret = []byte(DefaultSecret)
 	}
+	if c.Worker == nil {
+		d := config.Default()
+		c.Worker = &d
+	}
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}
@@ -182,9 +168,6 @@ func (c Config) Check() error {
 	}
 	if c.Actions > 0 && c.Rules != nil {
 		errs = append(errs, errors.New("--actions and --rules: want one of them"))
-	}
-	if c.Pipeline == nil {
-		errs = append(errs, errors.New("no pipeline to run"))
 	}
 	return errors.Join(errs...)
 }

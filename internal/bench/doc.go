@@ -7,7 +7,7 @@
 // Config.Size bytes, a share Config.Match of them "Order Completed") to a
 // fresh topic. A bare franz-go consumer drains the topic: that rate is the
 // input limit, nothing built on franz-go can consume faster here. Then the
-// worker, started through Config.Pipeline with exactly the wiring of
+// worker, started through internal/worker with exactly the wiring of
 // `hookstream run` (every guarantee on: decode, triggers, batching, signing,
 // breaker, commit after delivery, metrics), drains the same backlog with a
 // fresh group; the phase ends when its status shows every record done. Last,

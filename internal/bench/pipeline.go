@@ -26,14 +26,9 @@ func (r *run) pipeline(ctx context.Context, i int, last bool) (PipelinePhase, er
 	r.groups = append(r.groups, group)
 	r.progress("pipeline draining %s with group %s", r.topic, group)
 	obs := &observer{}
-	statusCh := make(chan func() []processor.PartitionStatus, 1)
-	spec := PipelineSpec{
-		Brokers:  r.brokers,
-		Topic:    r.topic,
-		Group:    group,
-		Rules:    r.set,
-		Started:  func(f func() []processor.PartitionStatus) { statusCh <- f },
-		WrapHTTP: obs.wrap,
+	w, err := r.newWorker(group, obs)
+	if err != nil {
+		return PipelinePhase{}, err
 	}
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -72,10 +67,10 @@ func (r *run) pipeline(ctx context.Context, i int, last bool) (PipelinePhase, er
 	}()
 
 	before, load := readUsage(), loadAvg()
-	go func() { exited <- r.cfg.Pipeline(wctx, spec) }()
-	var status func() []processor.PartitionStatus
+	go func() { exited <- w.Run(wctx) }()
+	status := w.Partitions
 	select {
-	case status = <-statusCh:
+	case <-w.Started():
 	case err := <-exited:
 		return pp, fmt.Errorf("bench: worker stopped before it started: %w", errOrStopped(err))
 	}
@@ -177,19 +172,22 @@ func waitDone(ctx context.Context, status func() []processor.PartitionStatus, to
 }
 
 // remaining counts the records of topic before ends not yet done. (The
-// worker also reads its retry topic; that is not the backlog.)
+// worker also reads its retry topic; that is not the backlog.) A partition
+// the worker does not own yet has all of them left.
 func remaining(st []processor.PartitionStatus, topic string, ends map[int32]int64) int64 {
-	done := make(map[int32]int64, len(st))
+	owned := make(map[int32]processor.PartitionStatus, len(st))
 	for _, s := range st {
 		if s.Topic == topic {
-			done[s.Partition] = s.Committable
+			owned[s.Partition] = s
 		}
 	}
 	var left int64
 	for p, end := range ends {
-		if c, ok := done[p]; !ok || c < end {
-			left += end - max(c, 0)
+		s, ok := owned[p]
+		if !ok {
+			s.Committable = -1
 		}
+		left += s.Behind(end)
 	}
 	return left
 }

@@ -13,6 +13,19 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 )
 
+// Names of the instruments that the status page reads back (readings.go).
+const (
+	NameEventsConsumed     = "hookstream_events_consumed_total"
+	NameEventsMatched      = "hookstream_events_matched_total"
+	NameEventsDelivered    = "hookstream_events_delivered_total"
+	NameEventsDeadLettered = "hookstream_events_dead_lettered_total"
+	NameEventsParked       = "hookstream_events_parked_total"
+	NameDeliveries         = "hookstream_deliveries_total"
+	NameDeliveryDuration   = "hookstream_delivery_duration_seconds"
+	NameBatchSize          = "hookstream_batch_size"
+	NameEventLatency       = "hookstream_event_latency_seconds"
+)
+
 // Metrics holds every instrument named in the product contract. The names are
 // exactly the Prometheus names users' dashboards query.
 type Metrics struct {
@@ -40,25 +53,25 @@ func New(meter metric.Meter) (*Metrics, error) {
 		errs = append(errs, err)
 		return c
 	}
-	m.EventsConsumed = counter("hookstream_events_consumed_total", "Source records read, by topic.")
-	m.EventsMatched = counter("hookstream_events_matched_total", "Events whose trigger matched, by action.")
-	m.EventsDelivered = counter("hookstream_events_delivered_total", "Events delivered with a 2xx answer, by action.")
-	m.EventsDeadLettered = counter("hookstream_events_dead_lettered_total", "Events written to the dead-letter topic, by action and reason.")
-	m.EventsParked = counter("hookstream_events_parked_total", "Events written to the retry topic, by action.")
-	m.Deliveries = counter("hookstream_deliveries_total", "Delivery requests, by action and status class.")
+	m.EventsConsumed = counter(NameEventsConsumed, "Source records read, by topic.")
+	m.EventsMatched = counter(NameEventsMatched, "Events whose trigger matched, by action.")
+	m.EventsDelivered = counter(NameEventsDelivered, "Events delivered with a 2xx answer, by action.")
+	m.EventsDeadLettered = counter(NameEventsDeadLettered, "Events written to the dead-letter topic, by action and reason.")
+	m.EventsParked = counter(NameEventsParked, "Events written to the retry topic, by action.")
+	m.Deliveries = counter(NameDeliveries, "Delivery requests, by action and status class.")
 	m.RulesRejected = counter("hookstream_rules_rejected_total", "Invalid actions refused from the rules topic.")
 	m.TriggerErrors = counter("hookstream_trigger_errors_total", "Trigger evaluations that failed at run time, by action.")
 
 	var err error
-	m.DeliveryDuration, err = meter.Float64Histogram("hookstream_delivery_duration_seconds",
+	m.DeliveryDuration, err = meter.Float64Histogram(NameDeliveryDuration,
 		metric.WithDescription("Time of one delivery request."),
 		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 	errs = append(errs, err)
-	m.BatchSize, err = meter.Int64Histogram("hookstream_batch_size",
+	m.BatchSize, err = meter.Int64Histogram(NameBatchSize,
 		metric.WithDescription("Events per delivery request."),
 		metric.WithExplicitBucketBoundaries(1, 10, 50, 100, 250, 500, 750, 1000))
 	errs = append(errs, err)
-	m.EventLatency, err = meter.Float64Histogram("hookstream_event_latency_seconds",
+	m.EventLatency, err = meter.Float64Histogram(NameEventLatency,
 		metric.WithDescription("From the record's timestamp to its delivery."),
 		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))
 	errs = append(errs, err)

@@ -1,4 +1,4 @@
-package main
+package sink
 
 import (
 	"context"
@@ -9,16 +9,26 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/hookstream/hookstream/internal/config"
-	"github.com/hookstream/hookstream/sink"
 )
 
-// deliveryClient returns the HTTP client that enforces the delivery policy
-// (delivery.allowed_hosts, delivery.deny_private_networks), or nil when there
-// is none, leaving the sink its default client. A refused endpoint fails with
-// sink.ErrEndpointRefused, which the sink dead-letters as rejected without
-// sending anything.
+// Egress is the delivery network policy: which hosts hookstream may send
+// to (delivery.allowed_hosts) and whether private networks are refused
+// (delivery.deny_private_networks). The zero value allows everything.
+type Egress struct {
+	// AllowedHosts, when not empty, are the only hosts requests may go
+	// to; "*.example.com" allows every subdomain of example.com.
+	AllowedHosts []string
+	// DenyPrivateNetworks refuses loopback, private, link-local and other
+	// non-public addresses (see RefusePrivate).
+	DenyPrivateNetworks bool
+}
+
+// EgressClient returns the HTTP client that enforces the delivery policy
+// e, or nil when there is none, leaving the sink its default client. A
+// refused endpoint fails with ErrEndpointRefused, which the sink
+// dead-letters as rejected without sending anything. Anything else that
+// sends on an action's behalf (a token fetch, say) should use
+// EgressTransport so that the same policy holds.
 //
 // The host list is checked on the request's URL. The address check runs in
 // the dialer's Control hook, after DNS resolution, on the very address being
@@ -26,22 +36,27 @@ import (
 // is refused too. With deny_private_networks the proxy settings of the
 // environment are ignored: through a proxy, the address dialled would be the
 // proxy's and the check would be meaningless.
-func deliveryClient(d config.Delivery) *http.Client {
-	if len(d.AllowedHosts) == 0 && !d.DenyPrivateNetworks {
+func EgressClient(e Egress) *http.Client {
+	if len(e.AllowedHosts) == 0 && !e.DenyPrivateNetworks {
 		return nil
 	}
+	return &http.Client{Transport: EgressTransport(e)}
+}
+
+// EgressTransport returns a transport that enforces e, with keep-alive
+// pools sized like the sink's default client.
+func EgressTransport(e Egress) http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
-	if d.DenyPrivateNetworks {
+	if e.DenyPrivateNetworks {
 		t.Proxy = nil
-		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: refusePrivate}
+		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: RefusePrivate}
 		t.DialContext = dialer.DialContext
 	}
-	var rt http.RoundTripper = t
-	if len(d.AllowedHosts) > 0 {
-		rt = allowHosts{hosts: d.AllowedHosts, next: t}
+	if len(e.AllowedHosts) > 0 {
+		return allowHosts{hosts: e.AllowedHosts, next: t}
 	}
-	return &http.Client{Transport: rt}
+	return t
 }
 
 // allowHosts refuses requests to hosts not on the list. An entry "*.example.com"
@@ -62,20 +77,20 @@ func (a allowHosts) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Body != nil {
 		r.Body.Close() // a RoundTripper must close the body, even on error
 	}
-	return nil, fmt.Errorf("host %s is not in delivery.allowed_hosts: %w", host, sink.ErrEndpointRefused)
+	return nil, fmt.Errorf("host %s is not in delivery.allowed_hosts: %w", host, ErrEndpointRefused)
 }
 
-// refusePrivate is a dialer Control hook refusing loopback, private,
+// RefusePrivate is a net.Dialer ControlContext hook refusing loopback, private,
 // link-local (which holds the cloud metadata address 169.254.169.254),
 // carrier-grade NAT, multicast, unspecified and reserved addresses, and
 // IPv6 addresses that embed one of those IPv4 addresses.
-func refusePrivate(_ context.Context, network, address string, _ syscall.RawConn) error {
+func RefusePrivate(_ context.Context, network, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("dial %s %s: unparsable address: %w", network, address, sink.ErrEndpointRefused)
+		return fmt.Errorf("dial %s %s: unparsable address: %w", network, address, ErrEndpointRefused)
 	}
 	if ip := ap.Addr().Unmap(); isPrivate(ip) {
-		return fmt.Errorf("dial %s: private address (delivery.deny_private_networks): %w", ip, sink.ErrEndpointRefused)
+		return fmt.Errorf("dial %s: private address (delivery.deny_private_networks): %w", ip, ErrEndpointRefused)
 	}
 	return nil
 }

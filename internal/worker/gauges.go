@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -9,25 +9,11 @@ import (
 	"time"
 
 	"github.com/hookstream/hookstream/internal/telemetry"
-	"github.com/hookstream/hookstream/processor"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/hookstream/hookstream/sink"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
-
-// gaugeSources are the parts whose state the gauges read when scraped.
-type gaugeSources struct {
-	partitions func() []processor.PartitionStatus
-	breakers   func() map[string]int       // action id → 0 closed, 1 half-open, 2 open
-	oldest     func() map[string]time.Time // action id → record time of its oldest event not done
-	store      *rules.Store
-	// metrics and topics, when set, get a zero series per action (and per
-	// topic) the first time a scrape sees it; see zeroSeries.
-	metrics *telemetry.Metrics
-	topics  []string
-	now     func() time.Time // default time.Now
-}
 
 // registerGauges adds the gauges read at each scrape:
 // hookstream_consumer_lag, hookstream_circuit_state,
@@ -42,7 +28,10 @@ type gaugeSources struct {
 // nothing pending yet), so dashboards and alerts see an action before its
 // first event, plus any action removed from the rules that still has events
 // pending.
-func registerGauges(meter metric.Meter, src gaugeSources) (func() error, error) {
+//
+// metrics and topics, when set, get a zero series per action (and per
+// topic) the first time a scrape sees it; see zeroSeries.
+func registerGauges(meter metric.Meter, src sources, metrics *telemetry.Metrics, topics []string) (func() error, error) {
 	lag, err1 := meter.Int64ObservableGauge("hookstream_consumer_lag",
 		metric.WithDescription("Records of the partition not yet done: end offset minus the offset the next commit carries."))
 	circuit, err2 := meter.Int64ObservableGauge("hookstream_circuit_state",
@@ -58,10 +47,10 @@ func registerGauges(meter metric.Meter, src gaugeSources) (func() error, error) 
 	if now == nil {
 		now = time.Now
 	}
-	zero := &zeroSeries{metrics: src.metrics, topics: src.topics, seen: map[string]bool{}}
+	zero := &zeroSeries{metrics: metrics, topics: topics, seen: map[string]bool{}}
 	reg, err := meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
 		for _, p := range src.partitions() {
-			if n, ok := partitionLag(p); ok {
+			if n, ok := p.Lag(); ok {
 				o.ObserveInt64(lag, n, metric.WithAttributeSet(attribute.NewSet(
 					attribute.String("topic", p.Topic),
 					attribute.String("partition", strconv.Itoa(int(p.Partition))))))
@@ -102,24 +91,6 @@ func actionIDs(set *rules.Set, pending map[string]time.Time) []string {
 	}
 	slices.Sort(ids)
 	return ids
-}
-
-// partitionLag is the partition's end offset minus its committable offset.
-// When no committable offset is known (nothing committed for the group and
-// nothing done yet), the lag is known only when nothing is pending: the
-// member then sits at the end (0). Before the first fetch answered, it is
-// unknown.
-func partitionLag(p processor.PartitionStatus) (int64, bool) {
-	switch {
-	case p.HighWatermark < 0:
-		return 0, false
-	case p.Committable >= 0:
-		return max(0, p.HighWatermark-p.Committable), true
-	case p.Pending == 0:
-		return 0, true
-	default:
-		return 0, false
-	}
 }
 
 // zeroSeries starts every per-action counter of a new action at 0, and the

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -19,16 +20,16 @@ import (
 // liveness probe, which must not restart a worker that is merely waiting
 // for Kafka. /readyz answers 200 only while the worker consumes with its
 // rules loaded, and 503 with the reason otherwise (starting, shutting down).
-func (st *status) handler() http.Handler {
+func handler(st *status, registry *prometheus.Registry) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(st.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		noCache(w)
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		noCache(w)
-		if err := st.ready(); err != nil {
+		if err := st.src.ready(); err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
@@ -40,9 +41,9 @@ func (st *status) handler() http.Handler {
 
 func noCache(w http.ResponseWriter) { w.Header().Set("Cache-Control", "no-store") }
 
-// serveHTTP serves h on ln until ctx ends, then shuts the server down within
+// Serve serves h on ln until ctx ends, then shuts the server down within
 // timeout. The returned channel closes when the server has stopped.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, log *slog.Logger) <-chan struct{} {
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, log *slog.Logger) <-chan struct{} {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {

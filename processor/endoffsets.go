@@ -1,4 +1,4 @@
-package main
+package processor
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hookstream/hookstream/processor"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -22,28 +21,25 @@ import (
 // lag would be missing from /metrics and the status page exactly when it is
 // 0, or, right after start-up, before the first fetch, when it is largest.
 // For those partitions only, the end offset is listed from the brokers
-// (one ListOffsets request), at most once per ttl; partitions that fetch
-// keep using their fetch's figure.
+// (one ListOffsets request through the member's client), at most once per
+// ttl; partitions that fetch keep using their fetch's figure.
 type endOffsets struct {
 	client  func() *kgo.Client // nil until the member exists
-	parts   func() []processor.PartitionStatus
 	ttl     time.Duration
 	timeout time.Duration
 
-	mu     sync.Mutex // one listing at a time; scrapes may run at once
+	mu     sync.Mutex // one listing at a time; readers may run at once
 	at     time.Time  // of the last listing
 	failed bool       // the last listing failed
 	ends   map[string]map[int32]int64
 }
 
-func newEndOffsets(client func() *kgo.Client, parts func() []processor.PartitionStatus) *endOffsets {
-	return &endOffsets{client: client, parts: parts, ttl: 2 * time.Second, timeout: time.Second}
+func newEndOffsets(client func() *kgo.Client) *endOffsets {
+	return &endOffsets{client: client, ttl: 2 * time.Second, timeout: time.Second}
 }
 
-// partitions returns the member's partitions with the missing end offsets
-// filled in where the brokers answered.
-func (e *endOffsets) partitions() []processor.PartitionStatus {
-	parts := e.parts()
+// fill sets the missing end offsets of parts where the brokers answered.
+func (e *endOffsets) fill(parts []PartitionStatus) []PartitionStatus {
 	var topics []string
 	for _, p := range parts {
 		if p.HighWatermark < 0 && !slices.Contains(topics, p.Topic) {
@@ -64,7 +60,7 @@ func (e *endOffsets) partitions() []processor.PartitionStatus {
 
 // list returns the end offsets of topics, listed at most ttl ago. A failed
 // listing is remembered as empty for ttl too, so a broker that is down costs
-// one timeout per ttl, not one per scrape.
+// one timeout per ttl, not one per reading.
 func (e *endOffsets) list(topics []string) map[string]map[int32]int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/processor"
 	"github.com/hookstream/hookstream/rules"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // fakeWorker is the state the gauges and the status page read, changed by
@@ -54,9 +55,9 @@ func (f *fakeWorker) set(parts []processor.PartitionStatus, breakers map[string]
 	f.parts, f.breakers, f.oldest = parts, breakers, oldest
 }
 
-// testStatus returns a status over f with two actions (one disabled) and
-// its Prometheus registry, gauges registered.
-func testStatus(t *testing.T, f *fakeWorker, now time.Time) (*status, *telemetry.Metrics) {
+// testStatus returns a status over f with two actions (one disabled), its
+// metrics and their Prometheus registry, gauges registered.
+func testStatus(t *testing.T, f *fakeWorker, now time.Time) (*status, *telemetry.Metrics, *prometheus.Registry) {
 	t.Helper()
 	set, err := rules.LoadYAML([]byte(`actions:
 - id: signups
@@ -80,27 +81,28 @@ func testStatus(t *testing.T, f *fakeWorker, now time.Time) (*status, *telemetry
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := newStore(set)
-	unregister, err := registerGauges(prov.Meter("hookstream"), gaugeSources{
+	store := &rules.Store{}
+	store.Swap(set)
+	src := sources{
 		partitions: f.partitions, breakers: f.states, oldest: f.pending, store: store,
-		metrics: m, topics: []string{"events"}, now: func() time.Time { return now },
-	})
+		readings: prov.Read, ready: func() error { return nil }, now: func() time.Time { return now },
+	}
+	unregister, err := registerGauges(prov.Meter("hookstream"), src, m, []string{"events"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = unregister() })
 	st := &status{
-		started: now.Add(-time.Minute), brokers: []string{"127.0.0.1:9092"}, topics: []string{"events"},
-		group: "g", source: "file rules.yaml", store: store, registry: prov.Registry,
-		ready: func() error { return nil }, partitions: f.partitions, breakers: f.states, oldest: f.pending,
+		version: "dev", started: now.Add(-time.Minute), brokers: []string{"127.0.0.1:9092"}, topics: []string{"events"},
+		group: "g", source: "file rules.yaml", src: src,
 	}
-	return st, m
+	return st, m, prov.Registry
 }
 
 func TestGaugesFollowTheWorker(t *testing.T) {
 	now := time.Now()
 	f := &fakeWorker{}
-	st, _ := testStatus(t, f, now)
+	_, _, reg := testStatus(t, f, now)
 	steps := []struct {
 		name     string
 		parts    []processor.PartitionStatus
@@ -145,7 +147,7 @@ hookstream_rules_active 1
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			f.set(s.parts, s.breakers, s.oldest)
-			got := scrape(t, st, "hookstream_circuit_state", "hookstream_consumer_lag",
+			got := scrape(t, reg, "hookstream_circuit_state", "hookstream_consumer_lag",
 				"hookstream_oldest_undelivered_seconds", "hookstream_rules_active")
 			if got != s.want {
 				t.Errorf("gauges:\n%s\nwant:\n%s", got, s.want)
@@ -155,8 +157,8 @@ hookstream_rules_active 1
 }
 
 func TestCountersStartAtZero(t *testing.T) {
-	st, m := testStatus(t, &fakeWorker{}, time.Now())
-	got := scrape(t, st, "hookstream_events_consumed_total", "hookstream_events_parked_total",
+	_, m, reg := testStatus(t, &fakeWorker{}, time.Now())
+	got := scrape(t, reg, "hookstream_events_consumed_total", "hookstream_events_parked_total",
 		"hookstream_events_dead_lettered_total", "hookstream_deliveries_total", "hookstream_rules_rejected_total")
 	for _, line := range []string{
 		`hookstream_events_consumed_total{topic="events"} 0`,
@@ -172,17 +174,17 @@ func TestCountersStartAtZero(t *testing.T) {
 	}
 	// Starting at zero does not reset what was counted.
 	m.EventsDelivered.Add(context.Background(), 7, telemetry.Action("signups"))
-	scrape(t, st, "hookstream_events_delivered_total")
-	if got := scrape(t, st, "hookstream_events_delivered_total"); !strings.Contains(got, `hookstream_events_delivered_total{action="signups"} 7`) {
+	scrape(t, reg, "hookstream_events_delivered_total")
+	if got := scrape(t, reg, "hookstream_events_delivered_total"); !strings.Contains(got, `hookstream_events_delivered_total{action="signups"} 7`) {
 		t.Errorf("delivered after two scrapes:\n%s", got)
 	}
 }
 
 // scrape gathers the registry once and returns the series of the named
 // counters and gauges as exposition lines, sorted.
-func scrape(t *testing.T, st *status, names ...string) string {
+func scrape(t *testing.T, reg *prometheus.Registry, names ...string) string {
 	t.Helper()
-	families, err := st.registry.Gather()
+	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,10 +217,10 @@ func TestStatusPage(t *testing.T) {
 		{Topic: "events", Partition: 0, HighWatermark: 50, Committable: 20, Pending: 30, Oldest: now.Add(-3 * time.Second)},
 		{Topic: "events", Partition: 1, HighWatermark: -1, Committable: -1},
 	}, map[string]int{"signups": 2}, map[string]time.Time{"signups": now.Add(-3 * time.Second)})
-	st, m := testStatus(t, f, now)
+	st, m, reg := testStatus(t, f, now)
 	m.EventsDelivered.Add(context.Background(), 5, telemetry.Action("signups"))
 	m.DeliveryDuration.Record(context.Background(), 0.02, telemetry.Action("signups"))
-	srv := httptest.NewServer(st.handler())
+	srv := httptest.NewServer(handler(st, reg))
 	t.Cleanup(srv.Close)
 
 	page, hdr := get(t, srv.URL+"/", "text/html; charset=utf-8")
@@ -235,17 +237,17 @@ func TestStatusPage(t *testing.T) {
 	if island == nil {
 		t.Fatalf("status page has no initial snapshot:\n%s", page)
 	}
-	var first snapshot
+	var first Status
 	if err := json.Unmarshal([]byte(island[1]), &first); err != nil {
 		t.Fatalf("initial snapshot is not JSON: %v\n%s", err, island[1])
 	}
 
 	body, _ := get(t, srv.URL+"/status.json", "application/json")
-	var s snapshot
+	var s Status
 	if err := json.Unmarshal([]byte(body), &s); err != nil {
 		t.Fatal(err)
 	}
-	for _, snap := range []snapshot{first, s} {
+	for _, snap := range []Status{first, s} {
 		if len(snap.Partitions) != 2 || snap.Lag != 30 || snap.Partitions[0].Lag == nil || *snap.Partitions[0].Lag != 30 || snap.Partitions[1].Lag != nil {
 			t.Errorf("partitions %+v with lag %d, want events/0 at 30 and events/1 unknown", snap.Partitions, snap.Lag)
 		}
@@ -266,10 +268,10 @@ func TestStatusPage(t *testing.T) {
 }
 
 func TestReadyz(t *testing.T) {
-	st, _ := testStatus(t, &fakeWorker{}, time.Now())
+	st, _, reg := testStatus(t, &fakeWorker{}, time.Now())
 	var notReady error
-	st.ready = func() error { return notReady }
-	srv := httptest.NewServer(st.handler())
+	st.src.ready = func() error { return notReady }
+	srv := httptest.NewServer(handler(st, reg))
 	t.Cleanup(srv.Close)
 	for _, c := range []struct {
 		name   string

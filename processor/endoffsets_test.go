@@ -1,11 +1,10 @@
-package main
+package processor
 
 import (
 	"context"
 	"testing"
 	"time"
 
-	"github.com/hookstream/hookstream/processor"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -33,14 +32,12 @@ func TestEndOffsetsFillOnlyTheUnknown(t *testing.T) {
 	produce(3)
 
 	var member *kgo.Client // nil: the member does not exist yet
-	e := newEndOffsets(func() *kgo.Client { return member }, func() []processor.PartitionStatus {
-		return []processor.PartitionStatus{
+	e := newEndOffsets(func() *kgo.Client { return member })
+	hwm := func() [2]int64 {
+		p := e.fill([]PartitionStatus{
 			{Topic: "events", Partition: 0, HighWatermark: -1, Committable: 1},
 			{Topic: "events", Partition: 1, HighWatermark: 7, Committable: 7}, // from a fetch: kept
-		}
-	})
-	hwm := func() [2]int64 {
-		p := e.partitions()
+		})
 		return [2]int64{p[0].HighWatermark, p[1].HighWatermark}
 	}
 	if got := hwm(); got != [2]int64{-1, 7} {

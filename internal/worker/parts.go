@@ -1,0 +1,132 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/telemetry"
+	"github.com/hookstream/hookstream/sink"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// telemetryParts are the worker's meter and tracer providers.
+type telemetryParts struct {
+	prov    *telemetry.Provider
+	metrics *telemetry.Metrics
+	tracing *telemetry.Tracing
+}
+
+func startTelemetry(ctx context.Context, tc telemetry.TracingConfig) (*telemetryParts, error) {
+	prov, err := telemetry.NewPrometheus()
+	if err != nil {
+		return nil, fmt.Errorf("start metrics: %w", err)
+	}
+	metrics, err := telemetry.New(prov.Meter("hookstream"))
+	if err != nil {
+		return nil, fmt.Errorf("create metrics: %w", err)
+	}
+	tracing, err := telemetry.NewTracing(ctx, tc)
+	if err != nil {
+		return nil, fmt.Errorf("start tracing: %w", err)
+	}
+	return &telemetryParts{prov: prov, metrics: metrics, tracing: tracing}, nil
+}
+
+// stopTracing runs last, so every span has ended. A collector that cannot
+// be reached costs at most five seconds and does not fail the exit.
+func (t *telemetryParts) stopTracing(ctx context.Context, log *slog.Logger) {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := t.tracing.Shutdown(tctx); err != nil {
+		log.Warn("spans not exported at exit", "err", err)
+	}
+}
+
+// newSink returns the sink, delivering through the egress policy of
+// the delivery settings.
+func (w *Worker) newSink(producer *kgo.Client, tel *telemetryParts) *sink.Sink {
+	s := &w.cfg.Settings
+	httpClient := sink.EgressClient(sink.Egress{
+		AllowedHosts:        s.Delivery.AllowedHosts,
+		DenyPrivateNetworks: s.Delivery.DenyPrivateNetworks,
+	})
+	if w.cfg.WrapHTTP != nil {
+		httpClient = w.cfg.WrapHTTP(httpClient)
+	}
+	return sink.New(sink.Config{
+		Producer:   producer,
+		DLQTopic:   s.Kafka.DLQTopic,
+		RetryTopic: s.Kafka.RetryTopic,
+		Group:      s.Kafka.Group, // whose commits on the retry topic tell a parked action it may unpark
+		HTTP:       httpClient,
+		UserAgent:  "hookstream/" + w.cfg.Version,
+		Logger:     w.log.With("part", "sink"),
+		Metrics:    tel.metrics,
+		Tracer:     tel.tracing.Tracer("sink"),
+		// max_buffered_events bounds the processor, which holds every
+		// record until done. One action may hold a tenth of it (10000 by
+		// default): a failing action that fills that parks at once, long
+		// before it could use up the budget and stall the others.
+		MaxBuffered: max(1, s.MaxBufferedEvents/10),
+	})
+}
+
+// kafkaOpts are the caller's options, a logger naming the client, and
+// then extra.
+func (w *Worker) kafkaOpts(client string, extra ...kgo.Opt) []kgo.Opt {
+	return slices.Concat(w.cfg.KafkaOpts,
+		[]kgo.Opt{kgo.WithLogger(kgoLogger(w.log.With("client", client)))}, extra)
+}
+
+// producerOpts are the options of the producer of dead letters and parked
+// events.
+func producerOpts(*config.Config) []kgo.Opt {
+	return []kgo.Opt{kgo.ProducerLinger(5 * time.Millisecond)}
+}
+
+// consumerOpts are the options of the group member. Heartbeats at most a
+// third of the session timeout apart, as Kafka advises, and a rebalance
+// timeout (how long a rebalance waits for members to rejoin) in the ratio of
+// Kafka's defaults: 45s gives kgo's own 3s and 60s.
+func consumerOpts(s *config.Config) []kgo.Opt {
+	return []kgo.Opt{
+		kgo.SessionTimeout(s.Kafka.SessionTimeout),
+		kgo.HeartbeatInterval(min(3*time.Second, s.Kafka.SessionTimeout/3)),
+		kgo.RebalanceTimeout(s.Kafka.SessionTimeout * 4 / 3),
+	}
+}
+
+// kgoLogger passes franz-go's logs to log. franz-go's info logs (every
+// step of a rebalance) are logged at debug, its warnings and errors as such;
+// the processor logs the rebalances that matter at info itself. franz-go's
+// own debug logs (every request) are never passed.
+func kgoLogger(log *slog.Logger) kgo.Logger { return slogKgo{log} }
+
+type slogKgo struct{ log *slog.Logger }
+
+func (l slogKgo) Level() kgo.LogLevel {
+	ctx := context.Background()
+	switch {
+	case l.log.Enabled(ctx, slog.LevelDebug):
+		return kgo.LogLevelInfo
+	case l.log.Enabled(ctx, slog.LevelWarn):
+		return kgo.LogLevelWarn
+	default:
+		return kgo.LogLevelError
+	}
+}
+
+func (l slogKgo) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	lv := slog.LevelDebug
+	switch level {
+	case kgo.LogLevelError:
+		lv = slog.LevelError
+	case kgo.LogLevelWarn:
+		lv = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), lv, msg, keyvals...)
+}
