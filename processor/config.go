@@ -72,6 +72,10 @@ type Config struct {
 	// no partition is held by a member that cannot process it yet (the rules
 	// topic catch-up plugs in here). An error ends Run.
 	Ready func(ctx context.Context) error
+	// OnAssigned, when set, is told after every rebalance how many of the
+	// source topics' partitions this member owns, of how many in all
+	// (assignment.go). It is called from one goroutine and must not block.
+	OnAssigned func(owned, total int)
 }
 
 // Defaults from the product contract.

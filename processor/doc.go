@@ -86,6 +86,12 @@
 // reported on by listing it through the member's own client
 // (endoffsets.go), so an idle partition's lag is known too.
 //
+// # Assignment
+//
+// With Config.OnAssigned set, the member reports after every rebalance how
+// many of the source topics' partitions it owns, of how many
+// (assignment.go): the sink shares each action's rate_limit by it.
+//
 // # Shutdown
 //
 // When Run's context ends the member stops fetching, lets every worker hand

@@ -32,6 +32,8 @@ type Processor struct {
 	client  atomic.Pointer[kgo.Client]
 	ends    *endOffsets // for partitions no fetch has reported on
 
+	reassigned chan struct{} // the assignment changed (assignment.go)
+
 	mu    sync.Mutex
 	parts map[topicPartition]*partition
 	work  context.Context // parent of the partitions' contexts
@@ -59,6 +61,8 @@ func New(cfg Config) (*Processor, error) {
 		maxPoll: most,
 		minPoll: least,
 		parts:   make(map[topicPartition]*partition),
+
+		reassigned: make(chan struct{}, 1),
 	}
 	p.ends = newEndOffsets(p.client.Load)
 	return p, nil
@@ -110,6 +114,15 @@ func (p *Processor) Run(ctx context.Context) error {
 	}()
 	stopPublishing := func() { stopPub(); <-publishing }
 	defer stopPublishing()
+	if p.cfg.OnAssigned != nil {
+		actx, stop := context.WithCancel(ctx)
+		reporting := make(chan struct{})
+		go func() {
+			defer close(reporting)
+			p.reportAssignment(actx, cl)
+		}()
+		defer func() { stop(); <-reporting }()
+	}
 
 	p.poll(ctx, cl)
 	p.shutdown(ctx, cl, stopWork, stopPublishing)

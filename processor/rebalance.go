@@ -29,6 +29,7 @@ func (p *Processor) assigned(_ context.Context, cl *kgo.Client, assigned map[str
 	// when that object closes; clearing here as well makes sure no
 	// partition starts paused with nobody left to resume it.
 	cl.ResumeFetchPartitions(assigned)
+	p.assignmentChanged()
 	p.log.Info("partitions assigned", "group", p.cfg.Group, "partitions", assigned)
 }
 
@@ -37,6 +38,7 @@ func (p *Processor) assigned(_ context.Context, cl *kgo.Client, assigned map[str
 // owner starts right after the last record done here.
 func (p *Processor) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	if n := p.release(revoked, "revoked", true); n > 0 {
+		p.assignmentChanged()
 		p.log.Info("partitions revoked", "group", p.cfg.Group, "partitions", revoked)
 	}
 	if err := cl.CommitMarkedOffsets(ctx); err != nil {
@@ -48,6 +50,7 @@ func (p *Processor) revoked(ctx context.Context, cl *kgo.Client, revoked map[str
 // member may already own these partitions.
 func (p *Processor) lost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	p.release(lost, "lost", false)
+	p.assignmentChanged()
 	p.log.Warn("partitions lost", "group", p.cfg.Group, "partitions", lost)
 }
 

@@ -55,6 +55,9 @@ type runner struct {
 	pk   *parking               // a source runner's parking state; nil without Config.Group, and for a retry lane
 	src  *runner                // a retry lane's source runner
 	lane atomic.Pointer[runner] // a source runner's retry lane, made for the first parked event read back
+
+	lim  atomic.Pointer[limiter] // the current version's rate_limit; nil for none (ratelimit.go)
+	from *partitionCount         // a retry lane's events by source partition, for its limiter
 }
 
 // finished is the end of one request: n events delivered or dead-lettered,
@@ -168,7 +171,9 @@ func (r *runner) add(a arrival) {
 		if br := r.br.Load(); br == nil || !sameBreaker(br.p, r.cur) {
 			r.br.CompareAndSwap(br, newBreaker(r.id, r.cur, r.s.log)) // the other lane may have just made one
 		}
+		r.setLimit(r.cur)
 	}
+	r.from.add(a.it.rec)
 	if r.parkTake(a.it) {
 		return
 	}
@@ -279,6 +284,7 @@ func (r *runner) dispatch(ctx context.Context) {
 		r.inFlight++
 		r.workers.Go(func() {
 			unsent := r.deliver(ctx, wait, b)
+			r.from.done(b.items...)
 			select {
 			case r.completed <- finished{n: len(b.items) - len(unsent), unsent: unsent}:
 			case <-ctx.Done():
@@ -309,6 +315,7 @@ func (r *runner) withdraw(b *batch) *batch {
 			continue
 		}
 		r.held--
+		r.from.done(it)
 		r.s.abandon(it)
 	}
 	if n == 0 {

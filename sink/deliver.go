@@ -36,7 +36,12 @@ func (r *runner) deliver(ctx, wait context.Context, b *batch) (unsent []item) {
 	// closing), so the events go back to be parked.
 	parked := func() bool { return ctx.Err() == nil && wait.Err() != nil }
 	for {
-		o, err := b.br.do(wait, func() outcome { return r.post(ctx, b) })
+		o, err := b.br.do(wait, func() outcome {
+			if err := r.waitLimit(wait); err != nil {
+				return outcome{class: classCanceled, err: err}
+			}
+			return r.post(ctx, b)
+		})
 		if err != nil {
 			if parked() {
 				return b.items

@@ -32,6 +32,13 @@
 // traceparent goes to the receiver. Each action counts its events not yet
 // done by record time (pending.go), for the age of the oldest one.
 //
+// An action with a rate_limit waits for its limiter (ratelimit.go,
+// golang.org/x/time/rate) before each request. The budget is the whole
+// group's: OnAssigned gives this worker the share of the source partitions
+// it owns, and an action's retry lane the share of the partitions whose
+// parked events it holds. The wait is not an attempt and never counts
+// against the breaker.
+//
 // Every request goes through the action's circuit breaker (breaker.go,
 // sony/gobreaker). Only retryable failures count against it; a 4xx proves
 // the endpoint is up. While it is open, deliveries sleep until it may

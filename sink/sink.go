@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/telemetry"
@@ -71,6 +72,8 @@ type Sink struct {
 	track   tracker
 	retrier *dlqRetrier
 	wg      sync.WaitGroup
+
+	share atomic.Pointer[share] // this worker's part of every rate_limit (ratelimit.go)
 
 	mu      sync.Mutex
 	runners map[string]*runner

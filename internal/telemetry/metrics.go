@@ -41,7 +41,9 @@ type Metrics struct {
 	BatchSize          metric.Int64Histogram   // action
 	EventLatency       metric.Float64Histogram // action
 	RulesRejected      metric.Int64Counter
-	TriggerErrors      metric.Int64Counter // action
+	TriggerErrors      metric.Int64Counter   // action
+	RateLimitWait      metric.Float64Counter // action
+	AuthTokenFetches   metric.Int64Counter   // action, result
 }
 
 // New creates the instruments on meter.
@@ -62,7 +64,12 @@ func New(meter metric.Meter) (*Metrics, error) {
 	m.RulesRejected = counter("hookstream_rules_rejected_total", "Invalid actions refused from the rules topic.")
 	m.TriggerErrors = counter("hookstream_trigger_errors_total", "Trigger evaluations that failed at run time, by action.")
 
+	m.AuthTokenFetches = counter("hookstream_auth_token_fetches_total", "OAuth2 access token requests, by action and result (ok, error).")
+
 	var err error
+	m.RateLimitWait, err = meter.Float64Counter("hookstream_rate_limit_wait_seconds_total",
+		metric.WithDescription("Time delivery requests waited on the action's rate_limit."))
+	errs = append(errs, err)
 	m.DeliveryDuration, err = meter.Float64Histogram(NameDeliveryDuration,
 		metric.WithDescription("Time of one delivery request."),
 		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))

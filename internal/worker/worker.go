@@ -158,6 +158,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		Logger:          w.log.With("part", "processor"),
 		Metrics:         tel.metrics,
 		Ready:           rulesReady,
+		OnAssigned:      snk.OnAssigned, // each action's rate_limit is shared by the partitions owned
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
