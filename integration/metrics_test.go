@@ -325,7 +325,6 @@ func TestMetricsAfterAKnownRun(t *testing.T) {
 			{"hookstream_event_latency_seconds_count", []string{"action=flaky"}, flaky},
 			{"hookstream_events_parked_total", []string{"action=flaky"}, 0},
 			{"hookstream_circuit_state", []string{"action=flaky"}, 0},
-			{"hookstream_circuit_state", []string{"action=off"}, 0},
 			{"hookstream_oldest_undelivered_seconds", []string{"action=paid"}, 0},
 			{"hookstream_consumer_lag", []string{"partition=0", "topic=events"}, 0},
 			{"hookstream_consumer_lag", []string{"partition=1", "topic=events"}, 0},
@@ -336,6 +335,13 @@ func TestMetricsAfterAKnownRun(t *testing.T) {
 			got, ok := e.get(c.series, c.labels...)
 			if !ok || got != c.want {
 				t.Errorf("%s%v = %v (present %v), want %v", c.series, c.labels, got, ok, c.want)
+			}
+		}
+		// A disabled action never gets an event: it has its matched
+		// counter at 0 and no series of the sink's.
+		for _, series := range []string{"hookstream_circuit_state", "hookstream_events_delivered_total", "hookstream_events_parked_total"} {
+			if got, ok := e.get(series, "action=off"); ok {
+				t.Errorf("%s{action=off} = %v: an action without events has no such series", series, got)
 			}
 		}
 		if paidEvents != paid || flakyEvents != flaky {

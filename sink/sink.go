@@ -189,6 +189,7 @@ func (s *Sink) runner(id string) (*runner, error) {
 	if r == nil {
 		r = newRunner(s, id)
 		s.runners[id] = r
+		s.startSeries(id, r.attrs)
 		s.wg.Go(func() { r.run(s.ctx) })
 	}
 	return r, nil

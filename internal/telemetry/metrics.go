@@ -115,7 +115,13 @@ func NewPrometheus() (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Provider{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp)), Registry: reg}, nil
+	// No cardinality limit: the SDK's default (2000 series per
+	// instrument) would fold the actions after the first couple of
+	// thousand into one overflow series, and every label value here comes
+	// from configuration (action ids, topics, partitions) or a fixed list
+	// (codes, reasons), never from an event.
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithCardinalityLimit(0))
+	return &Provider{MeterProvider: mp, Registry: reg}, nil
 }
 
 // Shutdown stops the provider.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
-	"github.com/hookstream/hookstream/sink"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -24,10 +23,9 @@ import (
 // a revoked partition is no longer observed, so its series disappears at the
 // next scrape and the sum over all workers counts each partition once.
 // hookstream_circuit_state and hookstream_oldest_undelivered_seconds have a
-// series for every action of the current rules (0 when it has no breaker or
-// nothing pending yet), so dashboards and alerts see an action before its
-// first event, plus any action removed from the rules that still has events
-// pending.
+// series for every action the sink is delivering for (it has a breaker) or
+// that has events pending, including one removed from the rules; an action
+// without events lately has neither (see zeroSeries for why).
 //
 // metrics and topics, when set, get a zero series per action (and per
 // topic) the first time a scrape sees it; see zeroSeries.
@@ -60,7 +58,7 @@ func registerGauges(meter metric.Meter, src sources, metrics *telemetry.Metrics,
 		zero.add(ctx, set)
 		states, pending := src.breakers(), src.oldest()
 		t := now()
-		for _, id := range actionIDs(set, pending) {
+		for _, id := range actionIDs(states, pending) {
 			o.ObserveInt64(circuit, int64(states[id]), telemetry.Action(id))
 			age := 0.0
 			if ts, ok := pending[id]; ok {
@@ -77,15 +75,15 @@ func registerGauges(meter metric.Meter, src sources, metrics *telemetry.Metrics,
 	return reg.Unregister, nil
 }
 
-// actionIDs returns the ids of set's actions and of any other action with
-// events pending, sorted.
-func actionIDs(set *rules.Set, pending map[string]time.Time) []string {
-	ids := make([]string, 0, len(set.Actions)+len(pending))
-	for _, a := range set.Actions {
-		ids = append(ids, a.ID)
+// actionIDs returns the ids of the actions with a breaker or events
+// pending, sorted.
+func actionIDs(states map[string]int, pending map[string]time.Time) []string {
+	ids := make([]string, 0, len(states)+len(pending))
+	for id := range states {
+		ids = append(ids, id)
 	}
 	for id := range pending {
-		if set.Get(id) == nil {
+		if _, ok := states[id]; !ok {
 			ids = append(ids, id)
 		}
 	}
@@ -93,11 +91,19 @@ func actionIDs(set *rules.Set, pending map[string]time.Time) []string {
 	return ids
 }
 
-// zeroSeries starts every per-action counter of a new action at 0, and the
-// consumed counter of every topic: Prometheus users expect a series to exist
-// before its first event, so that rate() and increase() see the first
-// increment and panels show 0 instead of "no data". Adding 0 to an
+// zeroSeries starts hookstream_events_matched_total of every action at 0,
+// and the consumed counter of every topic: Prometheus users expect a series
+// to exist before its first event, so that rate() and increase() see the
+// first increment and panels show 0 instead of "no data". Adding 0 to an
 // OpenTelemetry counter creates the series without changing its value.
+//
+// One series per action, not all of them: a rules topic may hold tens of
+// thousands of actions, most of them idle at any moment, and the dozen
+// zero series of each (delivered, parked, dead-lettered by reason,
+// deliveries by code, breaker, oldest event) would make every scrape
+// megabytes of zeros. The sink starts an action's other counters at 0 when
+// it takes the action's first event (sink/series.go), before its first
+// delivery, so those too see their first increment.
 type zeroSeries struct {
 	metrics *telemetry.Metrics
 	topics  []string
@@ -121,21 +127,9 @@ func (z *zeroSeries) add(ctx context.Context, set *rules.Set) {
 		m.RulesRejected.Add(ctx, 0)
 	}
 	for _, a := range set.Actions {
-		if z.seen[a.ID] {
-			continue
-		}
-		z.seen[a.ID] = true
-		id := attribute.String("action", a.ID)
-		for _, c := range []metric.Int64Counter{m.EventsMatched, m.EventsDelivered, m.EventsParked} {
-			c.Add(ctx, 0, telemetry.Action(a.ID))
-		}
-		// The dead-letter reasons that belong to an action; the poison
-		// reasons (decode, too_large) belong to none.
-		for _, reason := range []string{sink.ReasonRejected, sink.ReasonRetriesExhausted, sink.ReasonMapping} {
-			m.EventsDeadLettered.Add(ctx, 0, metric.WithAttributeSet(attribute.NewSet(id, attribute.String("reason", reason))))
-		}
-		for _, code := range []string{"2xx", "4xx", "5xx", "error"} {
-			m.Deliveries.Add(ctx, 0, metric.WithAttributeSet(attribute.NewSet(id, attribute.String("code", code))))
+		if !z.seen[a.ID] {
+			z.seen[a.ID] = true
+			m.EventsMatched.Add(ctx, 0, telemetry.Action(a.ID))
 		}
 	}
 }
