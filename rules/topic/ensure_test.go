@@ -26,7 +26,7 @@ func TestEnsure(t *testing.T) {
 			if tt.policy != "-" {
 				tc.createTopic(t, name, 1, tt.policy)
 			}
-			created, err := Ensure(ctxT(t), tc.adm, name)
+			created, err := Ensure(ctxT(t), tc.Admin, name)
 			var nc *NotCompactedError
 			switch {
 			case tt.refused && !errors.As(err, &nc):
@@ -42,11 +42,11 @@ func TestEnsure(t *testing.T) {
 			if created != tt.created {
 				t.Errorf("created = %v, want %v", created, tt.created)
 			}
-			policy, err := cleanupPolicy(ctxT(t), tc.adm, name)
+			policy, err := cleanupPolicy(ctxT(t), tc.Admin, name)
 			if err != nil || !compacted(policy) {
 				t.Errorf("cleanup.policy after Ensure = %q, %v; want compact", policy, err)
 			}
-			again, err := Ensure(ctxT(t), tc.adm, name)
+			again, err := Ensure(ctxT(t), tc.Admin, name)
 			if err != nil || again {
 				t.Errorf("second Ensure = %v, %v; want an existing topic left alone", again, err)
 			}
@@ -65,7 +65,7 @@ func TestEnsureConcurrently(t *testing.T) {
 	results := make(chan result, 4)
 	for range cap(results) {
 		go func() {
-			created, err := Ensure(ctxT(t), tc.adm, "rules")
+			created, err := Ensure(ctxT(t), tc.Admin, "rules")
 			results <- result{created, err}
 		}()
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -96,7 +97,7 @@ func TestFollowerCatchesUpThenFollows(t *testing.T) {
 			{"worker 1", func() string { return urlOf(s1, step.id) }, rejected1},
 			{"worker 2", func() string { return urlOf(s2, step.id) }, rejected2},
 		} {
-			waitFor(t, w.name+": "+step.name, func() bool { return w.url() == step.url && w.rejected() == step.rejected })
+			kafkatest.Eventually(t, w.name+": "+step.name, func() bool { return w.url() == step.url && w.rejected() == step.rejected })
 			took := time.Since(written)
 			t.Logf("%s: %s applied %s after the write", w.name, step.name, took)
 			if took > 2*time.Second {
@@ -119,7 +120,7 @@ func TestFollowerKeepsUnchangedAction(t *testing.T) {
 	ready(t, f)
 	before, set := s.Load().Get("a"), s.Load()
 	tc.put(t, "rules", "a", actionJSON("a", "v1"), "z", actionJSON("z", "v1"))
-	waitFor(t, "z installed", func() bool { return s.Load().Get("z") != nil })
+	kafkatest.Eventually(t, "z installed", func() bool { return s.Load().Get("z") != nil })
 	if s.Load().Get("a") != before {
 		t.Error("an unchanged action was compiled again")
 	}
@@ -140,7 +141,7 @@ func TestFollowerWaitsForTheTopic(t *testing.T) {
 	tc.put(t, "later", "a", actionJSON("a", "v1"))
 	ready(t, f)
 	// The topic may have been listed empty just before the write.
-	waitFor(t, "a installed", func() bool { return urlOf(s, "a") != "" })
+	kafkatest.Eventually(t, "a installed", func() bool { return urlOf(s, "a") != "" })
 }
 
 // TestFollowerEndsOnTransactionMarker: a topic written in a transaction ends
@@ -149,7 +150,7 @@ func TestFollowerWaitsForTheTopic(t *testing.T) {
 func TestFollowerEndsOnTransactionMarker(t *testing.T) {
 	tc := newCluster(t)
 	tc.createTopic(t, "rules", 1, "compact")
-	txn, err := kgo.NewClient(append(tc.opts, kgo.TransactionalID("rules-writer"))...)
+	txn, err := kgo.NewClient(append(tc.Opts(), kgo.TransactionalID("rules-writer"))...)
 	if err != nil {
 		t.Fatal(err)
 	}

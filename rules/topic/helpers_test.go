@@ -6,44 +6,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// waitTimeout bounds every wait; running out fails the test.
-const waitTimeout = 20 * time.Second
-
-// testCluster is an in-process kfake cluster and a client on it.
+// testCluster is an in-process kfake cluster and a client on it that
+// partitions records by key, as the rules writer does.
 type testCluster struct {
-	c    *kfake.Cluster
-	opts []kgo.Opt // connect a client quickly recovering from errors
-	cl   *kgo.Client
-	adm  *kadm.Client
+	*kafkatest.Cluster
+	cl *kgo.Client
 }
 
 func newCluster(t *testing.T) *testCluster {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(c.ListenAddrs()...),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50 * time.Millisecond),
-	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return &testCluster{c: c, opts: opts, cl: cl, adm: kadm.NewClient(cl)}
+	c := kafkatest.NewCluster(t)
+	return &testCluster{Cluster: c, cl: c.NewClient(t)}
 }
 
 // createTopic creates a topic with the given cleanup.policy ("" = none set).
@@ -53,7 +35,7 @@ func (tc *testCluster) createTopic(t *testing.T, name string, partitions int32, 
 	if policy != "" {
 		cfg["cleanup.policy"] = kadm.StringPtr(policy)
 	}
-	if _, err := tc.adm.CreateTopic(ctxT(t), partitions, 1, cfg, name); err != nil {
+	if _, err := tc.Admin.CreateTopic(ctxT(t), partitions, 1, cfg, name); err != nil {
 		t.Fatalf("create topic %s: %v", name, err)
 	}
 }
@@ -78,7 +60,7 @@ func (tc *testCluster) put(t *testing.T, topic string, kv ...any) {
 // ctxT is a context ending with the test's wait bound.
 func ctxT(t *testing.T) context.Context {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
+	ctx, cancel := context.WithTimeout(t.Context(), kafkatest.WaitTimeout)
 	t.Cleanup(cancel)
 	return ctx
 }
@@ -122,7 +104,7 @@ func follow(t *testing.T, tc *testCluster, topic string, m *telemetry.Metrics, e
 	t.Helper()
 	store := &rules.Store{}
 	f, err := New(Config{
-		Opts:    tc.opts,
+		Opts:    tc.Opts(),
 		Topic:   topic,
 		Store:   store,
 		Compile: rules.Options{Getenv: func(k string) string { return env[k] }},
@@ -150,21 +132,6 @@ func ready(t *testing.T, f *Follower) {
 	if err := f.Ready(ctxT(t)); err != nil {
 		t.Fatalf("Ready: %v", err)
 	}
-}
-
-// waitFor polls cond until it holds or the wait bound passes. The follower
-// installs a change from its own goroutine; the Store offers no event to
-// await but its content.
-func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > waitTimeout {
-			t.Fatalf("waiting for %s: gave up after %s", what, waitTimeout)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return time.Since(start)
 }
 
 // urlOf returns the URL of action id in the store, or "" if it is absent.

@@ -20,7 +20,7 @@ func TestReadLatestValuePerKey(t *testing.T) {
 		"b", nil, // deleted
 		"c", "not checked by Read",
 	)
-	got, err := Read(ctxT(t), tc.opts, "rules")
+	got, err := Read(ctxT(t), tc.Opts(), "rules")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,11 +38,11 @@ func TestReadLatestValuePerKey(t *testing.T) {
 func TestReadEmptyAndMissing(t *testing.T) {
 	tc := newCluster(t)
 	tc.createTopic(t, "empty", 2, "compact")
-	got, err := Read(ctxT(t), tc.opts, "empty")
+	got, err := Read(ctxT(t), tc.Opts(), "empty")
 	if err != nil || len(got) != 0 {
 		t.Errorf("Read(empty topic) = %q, %v; want nothing", got, err)
 	}
-	if _, err := Read(ctxT(t), tc.opts, "missing"); !errors.Is(err, ErrNoTopic) {
+	if _, err := Read(ctxT(t), tc.Opts(), "missing"); !errors.Is(err, ErrNoTopic) {
 		t.Errorf("Read(missing topic) = %v, want ErrNoTopic", err)
 	}
 }
