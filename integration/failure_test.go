@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -54,7 +55,7 @@ func TestOutageNeverCommitsAheadOfDelivery(t *testing.T) {
 	recs := trackRecords(n, parts)
 	// Half the events are delivered before the outage begins.
 	down.Store(false)
-	c.produce(t, recs[:n/2]...)
+	c.Produce(t, recs[:n/2]...)
 	startWorker(t, c, "g-outage", rulesFor(`actions:
 - id: paid
   trigger: event == "Paid"
@@ -65,12 +66,12 @@ func TestOutageNeverCommitsAheadOfDelivery(t *testing.T) {
 `, rv.URL), nil, "--config", writeConfig(t, "commit_interval: 100ms\n"))
 	rv.waitFor(t, "first half", allDelivered(t, n/2))
 	down.Store(true)
-	c.produce(t, recs[n/2:]...)
+	c.Produce(t, recs[n/2:]...)
 	failedBefore := countStatus(rv.requests(), 500)
 	rv.waitFor(t, "failing requests", func(r []request) bool { return countStatus(r, 500) >= failedBefore+5 })
 
 	for range 20 {
-		committed := c.committed(t, "g-outage", "events")
+		committed := c.Committed(t, "g-outage", "events")
 		first := firstUndelivered(recs, delivered(t, rv.requests()))
 		for p, off := range committed {
 			if f, ok := first[p]; ok && off > f {
@@ -95,24 +96,20 @@ func countStatus(reqs []request, status int) int {
 	return n
 }
 
-// waitCommitted polls the group's committed offsets until they equal want.
-func waitCommitted(t *testing.T, c *cluster, group string, want map[int32]int64) {
+// waitCommitted waits until the group's committed offsets on events equal
+// want on every partition want names. Offsets live in the broker: polled.
+func waitCommitted(t *testing.T, c *kafkatest.Cluster, group string, want map[int32]int64) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		got := c.committed(t, group, "events")
-		ok := true
-		for p, w := range want {
-			ok = ok && got[p] == w
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("committed %v, want %v", got, want)
-		}
-		time.Sleep(50 * time.Millisecond) // offsets live in the broker: polled, not awaited
-	}
+	kafkatest.Wait(t, fmt.Sprintf("group %s to commit %v", group, want),
+		func() map[int32]int64 { return c.Committed(t, group, "events") },
+		func(got map[int32]int64) bool {
+			for p, w := range want {
+				if got[p] != w {
+					return false
+				}
+			}
+			return true
+		})
 }
 
 func writeConfig(t *testing.T, yaml string) string {
@@ -140,7 +137,7 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
   retry: {initial_backoff: 10ms, max_backoff: 20ms}
   breaker: {failures: 3, open_for: 1500ms}
 `, rv.URL), nil)
-	c.produce(t, &kgo.Record{Topic: "events", Value: trackEvent(1, "A")})
+	c.Produce(t, &kgo.Record{Topic: "events", Value: trackEvent(1, "A")})
 	reqs := rv.waitFor(t, "recovery", allDelivered(t, 1))
 	if len(reqs) != 4 {
 		t.Fatalf("got %d requests, want 3 failures and 1 success", len(reqs))
@@ -168,7 +165,7 @@ func TestRetryAfterIsRespected(t *testing.T) {
   url: URL/limited
   retry: {initial_backoff: 10ms, max_backoff: 20ms}
 `, rv.URL), nil)
-	c.produce(t, &kgo.Record{Topic: "events", Value: trackEvent(1, "A")})
+	c.Produce(t, &kgo.Record{Topic: "events", Value: trackEvent(1, "A")})
 	reqs := rv.waitFor(t, "delivery after 429", allDelivered(t, 1))
 	if gap := reqs[1].At.Sub(reqs[0].At); gap < 2*time.Second {
 		t.Errorf("retried %v after a 429 with Retry-After: 2, want at least 2s", gap)
@@ -186,9 +183,9 @@ func TestPermanentRejectionGoesToDeadLetters(t *testing.T) {
   trigger: "true"
   url: URL/strict
 `, rv.URL), nil)
-	src := c.produce(t, &kgo.Record{Topic: "events", Key: []byte("u1"), Value: trackEvent(1, "A"),
+	src := c.Produce(t, &kgo.Record{Topic: "events", Key: []byte("u1"), Value: trackEvent(1, "A"),
 		Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")}}})[0]
-	dl := c.consumeAll(t, "hookstream.dlq", 1)[0]
+	dl := c.Read(t, "hookstream.dlq", 1)[0]
 	if string(dl.Key) != "u1" || string(dl.Value) != string(src.Value) {
 		t.Errorf("dead letter key/value %q/%s, want the source record's", dl.Key, dl.Value)
 	}
@@ -233,11 +230,11 @@ func TestPoisonRecordsAreDeadLetteredAndStreamGoesOn(t *testing.T) {
 		{"wrong field type", `{"type":"track","properties":"nope"}`, "decode"},
 	}
 	for _, p := range poison {
-		c.produce(t, &kgo.Record{Topic: "events", Value: []byte(p.value)})
+		c.Produce(t, &kgo.Record{Topic: "events", Value: []byte(p.value)})
 	}
-	c.produce(t, &kgo.Record{Topic: "events", Value: trackEvent(99, "Good")})
+	c.Produce(t, &kgo.Record{Topic: "events", Value: trackEvent(99, "Good")})
 	rv.waitFor(t, "the good event after the poison", allDelivered(t, 1))
-	dls := c.consumeAll(t, "hookstream.dlq", len(poison))
+	dls := c.Read(t, "hookstream.dlq", len(poison))
 	for i, p := range poison {
 		dl := dls[i]
 		if got := header(dl, "hookstream-reason"); got != p.reason {
@@ -264,7 +261,7 @@ func TestHardKillThenRestartLosesNothing(t *testing.T) {
   batch: {size: 50, wait: 20ms}
 `, rv.URL)
 	w := startWorker(t, c, "g-kill", rules, nil)
-	c.produce(t, trackRecords(n, parts)...)
+	c.Produce(t, trackRecords(n, parts)...)
 	rv.waitFor(t, "some deliveries", func(r []request) bool { return len(delivered(t, r)) >= n/10 })
 	w.stop(t, syscall.SIGKILL)
 	startWorker(t, c, "g-kill", rules, nil)

@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -43,105 +42,17 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// waitTimeout bounds every wait in these tests; a wait that runs out fails.
-const waitTimeout = 60 * time.Second
-
-// cluster is an in-process kfake cluster with a test client.
-type cluster struct {
-	addr string
-	cl   *kgo.Client
-	adm  *kadm.Client
-}
-
-func startCluster(t *testing.T, partitions int32, topics ...string) *cluster {
-	t.Helper()
-	c, _ := startFakeCluster(t, partitions, topics...)
-	return c
-}
-
-// startFakeCluster is startCluster that also returns the kfake cluster, for
-// fault injection. Topics default to "events"; the cluster accepts sessions
-// as short as fastGroup's.
-func startFakeCluster(t *testing.T, partitions int32, topics ...string) (*cluster, *kfake.Cluster) {
+// startCluster starts an in-process cluster with partitions of each of
+// topics ("events" when none are named), the dead-letter and retry topics,
+// topic auto-creation, and sessions allowed as short as fastGroup's.
+func startCluster(t *testing.T, partitions int32, topics ...string) *kafkatest.Cluster {
 	t.Helper()
 	if len(topics) == 0 {
 		topics = []string{"events"}
 	}
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topics...),
+	return kafkatest.NewCluster(t, kfake.SeedTopics(partitions, topics...),
 		kfake.SeedTopics(1, "hookstream.dlq", "hookstream.retry"), kfake.AllowAutoTopicCreation(),
 		kfake.GroupMinSessionTimeout(500*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	addr := c.ListenAddrs()[0]
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50*time.Millisecond),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return &cluster{addr: addr, cl: cl, adm: kadm.NewClient(cl)}, c
-}
-
-// produce writes records synchronously and returns them with their offsets.
-func (c *cluster) produce(t *testing.T, recs ...*kgo.Record) []*kgo.Record {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	if err := c.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
-	return recs
-}
-
-// committed returns the group's committed offsets per partition of topic.
-func (c *cluster) committed(t *testing.T, group, topic string) map[int32]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := c.adm.FetchOffsets(ctx, group)
-	if err != nil {
-		t.Fatalf("fetch offsets of %s: %v", group, err)
-	}
-	out := map[int32]int64{}
-	for p, o := range resp[topic] {
-		if o.Err == nil {
-			out[p] = o.At
-		}
-	}
-	return out
-}
-
-// consumeAll reads every record of topic currently up to its end.
-func (c *cluster) consumeAll(t *testing.T, topic string, want int) []*kgo.Record {
-	t.Helper()
-	return readTopic(t, c.addr, nil, topic, want)
-}
-
-// readTopic reads want records of topic from its start, with extra client
-// options (TLS, SASL), or fails the test.
-func readTopic(t *testing.T, addr string, extra []kgo.Opt, topic string, want int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())}, extra...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < want {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %s: got %d records, want %d", topic, len(out), want)
-		}
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
 }
 
 // request is one HTTP request a receiver saw, with the status it answered.
@@ -208,7 +119,7 @@ func (rv *receiver) requests() []request {
 // waitFor blocks until cond holds for the requests seen, or fails the test.
 func (rv *receiver) waitFor(t *testing.T, what string, cond func([]request) bool) []request {
 	t.Helper()
-	deadline := time.After(waitTimeout)
+	deadline := time.After(kafkatest.WaitTimeout)
 	for {
 		rv.mu.Lock()
 		reqs, changed := append([]request(nil), rv.reqs...), rv.changed
@@ -219,7 +130,7 @@ func (rv *receiver) waitFor(t *testing.T, what string, cond func([]request) bool
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("waiting for %s: gave up after %s with %d requests", what, waitTimeout, len(reqs))
+			t.Fatalf("waiting for %s: gave up after %s with %d requests", what, kafkatest.WaitTimeout, len(reqs))
 		}
 	}
 }
@@ -227,13 +138,13 @@ func (rv *receiver) waitFor(t *testing.T, what string, cond func([]request) bool
 // worker is one `hookstream run` process.
 type worker struct {
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *kafkatest.SyncBuffer // safe to read while the process runs
 	done chan error
 	http string
 }
 
 // startWorker runs `hookstream run` with the rules file and extra arguments.
-func startWorker(t *testing.T, c *cluster, group, rulesYAML string, env []string, args ...string) *worker {
+func startWorker(t *testing.T, c *kafkatest.Cluster, group, rulesYAML string, env []string, args ...string) *worker {
 	t.Helper()
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.yaml")
@@ -241,11 +152,11 @@ func startWorker(t *testing.T, c *cluster, group, rulesYAML string, env []string
 		t.Fatal(err)
 	}
 	addr := freeAddr(t)
-	all := append([]string{"run", "--brokers", c.addr, "--topic", "events", "--group", group,
+	all := append([]string{"run", "--brokers", c.Addr, "--topic", "events", "--group", group,
 		"--rules", rules, "--http", addr}, args...)
 	cmd := exec.Command(binary, all...)
 	cmd.Env = append(os.Environ(), env...)
-	out := &bytes.Buffer{}
+	out := &kafkatest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -272,7 +183,7 @@ func (w *worker) stop(t *testing.T, sig syscall.Signal) int {
 	}
 	select {
 	case <-w.done:
-	case <-time.After(waitTimeout):
+	case <-time.After(kafkatest.WaitTimeout):
 		t.Fatalf("worker did not exit after %v", sig)
 	}
 	return w.cmd.ProcessState.ExitCode()
@@ -308,20 +219,23 @@ func (w *worker) metric(series string) float64 {
 }
 
 // waitMetric polls the worker's /metrics until series reaches at least want.
-// A separate process offers no event to await, so this polls with a deadline.
+// A separate process offers no event to await, so this polls.
 func waitMetric(t *testing.T, w *worker, series string, want float64) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for w.metric(series) < want {
-		if time.Now().After(deadline) {
-			t.Fatalf("metric %s stayed at %v, want %v", series, w.metric(series), want)
-		}
-		select {
-		case err := <-w.done:
-			w.done <- err
-			t.Fatalf("worker exited (%v) while waiting for %s", err, series)
-		case <-time.After(50 * time.Millisecond):
-		}
+	what := fmt.Sprintf("metric %s to reach %v", series, want)
+	kafkatest.Wait(t, what, func() float64 { w.alive(t, what); return w.metric(series) },
+		func(v float64) bool { return v >= want })
+}
+
+// alive fails the test if the worker has exited while the test waits for
+// what.
+func (w *worker) alive(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case err := <-w.done:
+		w.done <- err
+		t.Fatalf("worker %s exited (%v) while waiting for %s", w.http, err, what)
+	default:
 	}
 }
 

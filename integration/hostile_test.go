@@ -45,7 +45,7 @@ func TestHostileRulesAreCountedNotFatal(t *testing.T) {
 	}
 	start := time.Now()
 	for _, v := range values {
-		c.produce(t, &kgo.Record{Topic: "events", Value: []byte(v)})
+		c.Produce(t, &kgo.Record{Topic: "events", Value: []byte(v)})
 	}
 	rv.waitFor(t, "every event to the plain action", func(reqs []request) bool {
 		n := 0
@@ -90,7 +90,7 @@ func TestHostileRulesAreCountedNotFatal(t *testing.T) {
 			t.Errorf("hookstream_trigger_errors_total{action=%q} = %v, want %v", action, got, n)
 		}
 	}
-	dls := c.consumeAll(t, "hookstream.dlq", 2)
+	dls := c.Read(t, "hookstream.dlq", 2)
 	for i, offset := range []string{"2", "3"} {
 		dl := dls[i]
 		if header(dl, "hookstream-reason") != "mapping" || header(dl, "hookstream-action") != "mapped" || header(dl, "hookstream-source-offset") != offset {
@@ -156,9 +156,9 @@ func TestHostileEventsEndToEnd(t *testing.T) {
 			`{"id":"nul","props":{"\u0000":1,"\u2028":2},"user":null}`},
 	}
 	for _, tt := range tests {
-		c.produce(t, &kgo.Record{Topic: "events", Key: []byte(tt.name), Value: []byte(tt.value)})
+		c.Produce(t, &kgo.Record{Topic: "events", Key: []byte(tt.name), Value: []byte(tt.value)})
 	}
-	c.produce(t, &kgo.Record{Topic: "events", Value: trackEvent(99, "After")})
+	c.Produce(t, &kgo.Record{Topic: "events", Value: trackEvent(99, "After")})
 	rv.waitFor(t, "the event after the hostile ones", func(reqs []request) bool {
 		for _, r := range reqs {
 			if r.Path == "/pass" && strings.Contains(string(r.Body), `"messageId":"m-99"`) {
@@ -176,7 +176,7 @@ func TestHostileEventsEndToEnd(t *testing.T) {
 			dead++
 		}
 	}
-	for _, dl := range c.consumeAll(t, "hookstream.dlq", dead) {
+	for _, dl := range c.Read(t, "hookstream.dlq", dead) {
 		if byKey[string(dl.Key)] != nil {
 			t.Errorf("%s: dead-lettered twice", dl.Key)
 		}

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -62,7 +61,7 @@ func counting(n *atomic.Int64) func(int, *http.Request, []byte) (int, http.Heade
 // waitCount blocks until n reaches want, or fails the test.
 func waitCount(t *testing.T, rv *receiver, n *atomic.Int64, want int64) {
 	t.Helper()
-	deadline := time.After(waitTimeout)
+	deadline := time.After(kafkatest.WaitTimeout)
 	for {
 		rv.mu.Lock()
 		changed := rv.changed
@@ -76,20 +75,6 @@ func waitCount(t *testing.T, rv *receiver, n *atomic.Int64, want int64) {
 			t.Fatalf("%d of %d events arrived", n.Load(), want)
 		}
 	}
-}
-
-// endOffsets returns the end offset of every partition of topic.
-func (c *cluster) endOffsets(t *testing.T, topic string) map[int32]int64 {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	ends, err := c.adm.ListEndOffsets(ctx, topic)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	return out
 }
 
 // TestDeadEndpointParksAndOthersKeepTheirRate: with A's endpoint down for
@@ -114,7 +99,7 @@ func TestDeadEndpointParksAndOthersKeepTheirRate(t *testing.T) {
 		writeConfig(t, "commit_interval: 100ms\nmax_buffered_events: 8000\n"))
 
 	// Warm up: the group is joined and both endpoints answered.
-	c.produce(t, abRecords(0, 200, parts)...)
+	c.Produce(t, abRecords(0, 200, parts)...)
 	waitCount(t, rvB, &countB, 100)
 
 	// B's rate with A healthy, then with A down, on the same volume, the
@@ -124,7 +109,7 @@ func TestDeadEndpointParksAndOthersKeepTheirRate(t *testing.T) {
 	next := 200
 	timeB := func() time.Duration {
 		start := time.Now()
-		c.produce(t, abRecords(next, n, parts)...)
+		c.Produce(t, abRecords(next, n, parts)...)
 		next += n
 		waitCount(t, rvB, &countB, int64(next/2))
 		return time.Since(start)
@@ -140,7 +125,7 @@ func TestDeadEndpointParksAndOthersKeepTheirRate(t *testing.T) {
 
 	// A is still down, yet every source partition commits to its end: A's
 	// events are parked in the retry topic.
-	ends := c.endOffsets(t, "events")
+	ends := c.EndOffsets(t, "events")
 	waitCommitted(t, c, "g-iso", ends)
 	if got := w.counter("hookstream_events_parked_total", `action="a"`); got < 1 {
 		t.Errorf("hookstream_events_parked_total for a is %v, want > 0", got)
@@ -270,7 +255,7 @@ func TestFailedTopicWriteCommitsNothingPastIt(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, fake := startFakeCluster(t, parts)
+			c := startCluster(t, parts)
 			var recs []*kgo.Record
 			for i := range parts * (skip + hit) {
 				name := "X"
@@ -279,11 +264,11 @@ func TestFailedTopicWriteCommitsNothingPastIt(t *testing.T) {
 				}
 				recs = append(recs, &kgo.Record{Topic: "events", Partition: int32(i % parts), Value: trackEvent(i, name)})
 			}
-			c.produce(t, recs...)
+			c.Produce(t, recs...)
 			var refusing atomic.Bool
 			refusing.Store(true)
 			refused := make(chan struct{}, 1)
-			refuseProduce(fake, &refusing, refused)
+			refuseProduce(c.Fake, &refusing, refused)
 			rv := startReceiver(t, answerAll(tc.status))
 			startWorker(t, c, "g-refused", rulesFor(tc.rules, rv.URL), nil, "--config", writeConfig(t, "commit_interval: 100ms\n"))
 
@@ -296,10 +281,10 @@ func TestFailedTopicWriteCommitsNothingPastIt(t *testing.T) {
 			for range 3 { // several refused writes later, still nothing past them
 				select {
 				case <-refused:
-				case <-time.After(waitTimeout):
+				case <-time.After(kafkatest.WaitTimeout):
 					t.Fatal("no write was attempted")
 				}
-				for p, at := range c.committed(t, "g-refused", "events") {
+				for p, at := range c.Committed(t, "g-refused", "events") {
 					if at != skip {
 						t.Fatalf("partition %d committed at %d while the write for offset %d is refused", p, at, skip)
 					}
@@ -307,9 +292,9 @@ func TestFailedTopicWriteCommitsNothingPastIt(t *testing.T) {
 			}
 
 			refusing.Store(false)
-			waitCommitted(t, c, "g-refused", c.endOffsets(t, "events"))
+			waitCommitted(t, c, "g-refused", c.EndOffsets(t, "events"))
 			got := map[string]bool{}
-			for _, r := range c.consumeAll(t, tc.topic, parts*hit) {
+			for _, r := range c.Read(t, tc.topic, parts*hit) {
 				got[header(r, "hookstream-source-partition")+"@"+header(r, "hookstream-source-offset")] = true
 			}
 			for p := range parts {

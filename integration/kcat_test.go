@@ -45,7 +45,7 @@ func TestKcatProducedEventsAreDelivered(t *testing.T) {
 		if err := os.WriteFile(file, lines.Bytes(), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(kcat, "-b", c.addr, "-t", "events", "-P", "-z", codec, "-K:", "-l", file).CombinedOutput()
+		out, err := exec.Command(kcat, "-b", c.Addr, "-t", "events", "-P", "-z", codec, "-K:", "-l", file).CombinedOutput()
 		if err != nil {
 			t.Fatalf("kcat -P -z %s: %v\n%s", codec, err, out)
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -145,26 +146,18 @@ func (e exposition) sum(name string, labels ...string) float64 {
 	return v
 }
 
-// waitScrape scrapes until cond holds, failing after the deadline. A
-// separate process offers no event to await, so this polls.
+// waitScrape scrapes until cond holds. A separate process offers no event to
+// await, so this polls.
 func waitScrape(t *testing.T, w *worker, what string, cond func(exposition) bool) exposition {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		e, err := tryScrape(w) // refused while the worker starts
-		if err == nil && cond(e) {
-			return e
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: gave up after %s (last scrape error: %v)", what, waitTimeout, err)
-		}
-		select {
-		case err := <-w.done:
-			w.done <- err
-			t.Fatalf("worker exited (%v) while waiting for %s", err, what)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	var e exposition
+	kafkatest.Eventually(t, what, func() bool {
+		w.alive(t, what)
+		var err error
+		e, err = tryScrape(w) // refused while the worker starts
+		return err == nil && cond(e)
+	})
+	return e
 }
 
 // requestsTo counts the requests to path answered with a status of class
@@ -225,7 +218,7 @@ func TestMetricsAfterAKnownRun(t *testing.T) {
 	add(refused, "Refused", now)
 	add(flaky, "Flaky", now.Add(-time.Minute)) // an age the gauge cannot miss
 	recs = append(recs, &kgo.Record{Topic: "events", Partition: 1, Value: []byte("not json")})
-	c.produce(t, recs...)
+	c.Produce(t, recs...)
 
 	// The outage: the breaker opens, the flaky events hold their
 	// partitions' commits back, and they are the oldest undelivered.
@@ -365,7 +358,7 @@ func TestLagIsReportedByTheOwnerOnly(t *testing.T) {
 	rv := startReceiver(t, nil)
 	rules := rulesFor("actions:\n- id: all\n  trigger: \"true\"\n  url: URL/all\n", rv.URL)
 	for p := range parts {
-		c.produce(t, &kgo.Record{Topic: "events", Partition: int32(p), Value: trackEvent(p, "A")})
+		c.Produce(t, &kgo.Record{Topic: "events", Partition: int32(p), Value: trackEvent(p, "A")})
 	}
 	owned := func(e exposition) []string {
 		var out []string
@@ -383,20 +376,14 @@ func TestLagIsReportedByTheOwnerOnly(t *testing.T) {
 	waitScrape(t, a, "worker a to report every partition", func(e exposition) bool { return slices.Equal(owned(e), all) })
 
 	b := startWorker(t, c, "g-lag", rules, nil)
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	var pa, pb []string
+	kafkatest.Eventually(t, "each partition's lag series from exactly one worker", func() bool {
 		ea, errA := tryScrape(a)
 		eb, errB := tryScrape(b)
-		pa, pb := owned(ea), owned(eb)
+		pa, pb = owned(ea), owned(eb)
 		union := slices.Sorted(slices.Values(append(slices.Clone(pa), pb...)))
-		if errA == nil && errB == nil && len(pa) > 0 && len(pb) > 0 && slices.Equal(union, all) {
-			break // disjoint too: the union has no duplicate
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("lag series: worker a %v, worker b %v; want each partition from exactly one", pa, pb)
-		}
-		time.Sleep(50 * time.Millisecond) // two processes: polled, not awaited
-	}
+		return errA == nil && errB == nil && len(pa) > 0 && len(pb) > 0 && slices.Equal(union, all) // disjoint too: the union has no duplicate
+	})
 
 	if code := b.stop(t, syscall.SIGTERM); code != 0 {
 		t.Fatalf("worker b exit code %d", code)

@@ -82,7 +82,7 @@ func TestDeliveryPerMethodAndMapping(t *testing.T) {
   url: URL/alias/{{ previousId }}
 `, rv.URL)
 	startWorker(t, c, "g-methods", rules, nil)
-	c.produce(t,
+	c.Produce(t,
 		&kgo.Record{Topic: "events", Partition: 0, Value: trackEvent(1, "Signed Up")},
 		&kgo.Record{Topic: "events", Partition: 1, Value: []byte(`{"type":"identify","userId":"u 2/x","messageId":"m-2","traits":{"email":"a@b.c","plan":"pro"}}`)},
 		&kgo.Record{Topic: "events", Partition: 0, Value: []byte(`{"type":"page","name":"Home","messageId":"m-3"}`)},
@@ -154,7 +154,7 @@ func TestBatchesFullUnderLoadAndInOrder(t *testing.T) {
 	for i := range n {
 		recs = append(recs, &kgo.Record{Topic: "events", Partition: int32(i % parts), Value: trackEvent(i, "Order Completed")})
 	}
-	c.produce(t, recs...)
+	c.Produce(t, recs...)
 	startWorker(t, c, "g-batch", rulesFor(`actions:
 - id: orders
   trigger: event == "Order Completed"
@@ -202,7 +202,7 @@ func TestSignatureVerifiesIndependently(t *testing.T) {
   batch: {size: 3, wait: 100ms}
 `, rv.URL), []string{"TEST_HOOK_SECRET=" + secret})
 	for i := range 7 {
-		c.produce(t, &kgo.Record{Topic: "events", Value: trackEvent(i, "Clicked")})
+		c.Produce(t, &kgo.Record{Topic: "events", Value: trackEvent(i, "Clicked")})
 	}
 	reqs := rv.waitFor(t, "7 signed events", allDelivered(t, 7))
 	for _, r := range reqs {
@@ -228,7 +228,7 @@ func TestSigtermDeliversAndCommits(t *testing.T) {
 	for i := range 10 {
 		recs = append(recs, &kgo.Record{Topic: "events", Partition: int32(i % 2), Value: trackEvent(i, "X")})
 	}
-	c.produce(t, recs...)
+	c.Produce(t, recs...)
 	waitMetric(t, w, `hookstream_events_matched_total{action="slow-batch"}`, 10)
 	if len(rv.requests()) != 0 {
 		t.Fatalf("a batch with a 10m wait was sent before shutdown")
@@ -239,7 +239,7 @@ func TestSigtermDeliversAndCommits(t *testing.T) {
 	if seen := delivered(t, rv.requests()); len(seen) != 10 {
 		t.Fatalf("delivered %d events on shutdown, want 10", len(seen))
 	}
-	got := c.committed(t, "g-term", "events")
+	got := c.Committed(t, "g-term", "events")
 	for p, want := range map[int32]int64{0: 5, 1: 5} {
 		if got[p] != want {
 			t.Errorf("partition %d committed %d, want %d", p, got[p], want)

@@ -2,54 +2,36 @@ package integration
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// logBuffer collects a process's output safely while it runs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startTopicWorker runs `hookstream run` without --rules: its actions come
 // from the rules topic.
-func startTopicWorker(t *testing.T, c *cluster, group string, args ...string) (*worker, *logBuffer) {
+func startTopicWorker(t *testing.T, c *kafkatest.Cluster, group string, args ...string) (*worker, *kafkatest.SyncBuffer) {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(binary, append([]string{"run", "--brokers", c.addr, "--topic", "events", "--group", group,
+	cmd := exec.Command(binary, append([]string{"run", "--brokers", c.Addr, "--topic", "events", "--group", group,
 		"--http", addr, "--commit-interval", "100ms"}, args...)...)
-	logs := &logBuffer{}
+	logs := &kafkatest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	w := &worker{cmd: cmd, out: &bytes.Buffer{}, done: make(chan error, 1), http: addr}
+	w := &worker{cmd: cmd, out: logs, done: make(chan error, 1), http: addr}
 	go func() { w.done <- cmd.Wait() }()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
@@ -67,7 +49,7 @@ func startTopicWorker(t *testing.T, c *cluster, group string, args ...string) (*
 // unless it exits 0.
 func hookstreamCmd(t *testing.T, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.WaitTimeout)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, binary, args...).CombinedOutput()
 	if err != nil {
@@ -77,13 +59,13 @@ func hookstreamCmd(t *testing.T, args ...string) string {
 }
 
 // applyRules writes a rules file and publishes it with `hookstream rules apply`.
-func applyRules(t *testing.T, c *cluster, yaml string, args ...string) string {
+func applyRules(t *testing.T, c *kafkatest.Cluster, yaml string, args ...string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return hookstreamCmd(t, append([]string{"rules", "apply", "-f", path, "--brokers", c.addr}, args...)...)
+	return hookstreamCmd(t, append([]string{"rules", "apply", "-f", path, "--brokers", c.Addr}, args...)...)
 }
 
 // actionURLs returns the actions a worker runs, id to URL, from its
@@ -122,38 +104,22 @@ func ready(w *worker) bool {
 // to await.
 func waitWorker(t *testing.T, w *worker, what string, cond func() bool) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > waitTimeout {
-			t.Fatalf("worker %s: waiting for %s: gave up after %s", w.http, what, waitTimeout)
-		}
-		select {
-		case err := <-w.done:
-			w.done <- err
-			t.Fatalf("worker %s exited (%v) while waiting for %s", w.http, err, what)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	return time.Since(start)
+	return kafkatest.Eventually(t, "worker "+w.http+": "+what, func() bool {
+		w.alive(t, what)
+		return cond()
+	})
 }
 
 // sumMetric polls until the sum of one series over workers reaches want.
 func sumMetric(t *testing.T, series string, want float64, ws ...*worker) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	kafkatest.Wait(t, fmt.Sprintf("%s summed over workers to reach %v", series, want), func() float64 {
 		var sum float64
 		for _, w := range ws {
 			sum += max(0, w.metric(series))
 		}
-		if sum >= want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s summed over workers stayed at %v, want %v", series, sum, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return sum
+	}, func(sum float64) bool { return sum >= want })
 }
 
 // appliedAfter returns the "after" of every "rule changed" log line: how long
@@ -224,7 +190,7 @@ func TestRulesTopicHotReload(t *testing.T) {
 	}
 
 	// Readiness: this event is on the topic before any worker exists.
-	c.produce(t, &kgo.Record{Topic: "events", Partition: 0, Value: trackEvent(0, "Signed Up")})
+	c.Produce(t, &kgo.Record{Topic: "events", Partition: 0, Value: trackEvent(0, "Signed Up")})
 	w1, logs1 := startTopicWorker(t, c, "g-rules")
 	w2, logs2 := startTopicWorker(t, c, "g-rules")
 	rv.waitFor(t, "the event produced before start", func(r []request) bool { return delivered(t, r)["m-0"] > 0 })
@@ -248,7 +214,7 @@ func TestRulesTopicHotReload(t *testing.T) {
 	}
 
 	// Gathered under v1: two digest events (wait 30s) and two doomed (4s).
-	c.produce(t,
+	c.Produce(t,
 		&kgo.Record{Topic: "events", Partition: 0, Value: trackEvent(1, "Digest")},
 		&kgo.Record{Topic: "events", Partition: 0, Value: trackEvent(2, "Digest")},
 		&kgo.Record{Topic: "events", Partition: 1, Value: trackEvent(3, "Doomed")},
@@ -278,12 +244,12 @@ func TestRulesTopicHotReload(t *testing.T) {
 			t.Errorf("worker %d: hookstream_rules_active = %v, want 3 (signups, digest, pages)", i+1, n)
 		}
 	}
-	for i, l := range []*logBuffer{logs1, logs2} {
+	for i, l := range []*kafkatest.SyncBuffer{logs1, logs2} {
 		t.Logf("worker %d: %s", i+1, strings.Join(appliedAfter(l.String()), "; "))
 	}
 
 	// After the change, on both partitions (so on both workers).
-	c.produce(t,
+	c.Produce(t,
 		&kgo.Record{Topic: "events", Partition: 0, Value: trackEvent(10, "Signed Up")},
 		&kgo.Record{Topic: "events", Partition: 1, Value: trackEvent(11, "Signed Up")},
 		&kgo.Record{Topic: "events", Partition: 0, Value: []byte(`{"type":"page","messageId":"m-12"}`)},
@@ -336,19 +302,19 @@ func TestRulesTopicHotReload(t *testing.T) {
 
 	// Another tool writes an invalid version of signups: refused, counted,
 	// and v2 keeps running.
-	c.produce(t, &kgo.Record{Topic: "hookstream.rules", Key: []byte("signups"),
+	c.Produce(t, &kgo.Record{Topic: "hookstream.rules", Key: []byte("signups"),
 		Value: []byte(`{"id":"signups","trigger":"type ==","url":"` + rv.URL + `/broken"}`)})
 	for _, w := range []*worker{w1, w2} {
 		waitMetric(t, w, "hookstream_rules_rejected_total", 1)
 	}
-	c.produce(t, &kgo.Record{Topic: "events", Partition: 1, Value: trackEvent(20, "Signed Up")})
+	c.Produce(t, &kgo.Record{Topic: "events", Partition: 1, Value: trackEvent(20, "Signed Up")})
 	reqs = rv.waitFor(t, "m-20", func(r []request) bool { return delivered(t, r)["m-20"] > 0 })
 	for _, r := range reqs {
 		if slices.Contains(ids(t, r.Body), "m-20") && r.Path != "/v2" {
 			t.Errorf("m-20 went to %s after an invalid version was refused, want /v2", r.Path)
 		}
 	}
-	for i, l := range []*logBuffer{logs1, logs2} {
+	for i, l := range []*kafkatest.SyncBuffer{logs1, logs2} {
 		if !strings.Contains(l.String(), `"msg":"rule refused"`) || !strings.Contains(l.String(), `"running":"the previous version"`) {
 			t.Errorf("worker %d did not log the refusal with what keeps running", i+1)
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -56,7 +57,7 @@ func (tl *tally) answer(_ int, _ *http.Request, body []byte) (int, http.Header) 
 // waitUnique blocks until rv was sent want distinct events, or fails.
 func waitUnique(t *testing.T, rv *receiver, tl *tally, want int) {
 	t.Helper()
-	deadline := time.After(waitTimeout)
+	deadline := time.After(kafkatest.WaitTimeout)
 	for {
 		rv.mu.Lock()
 		changed := rv.changed
@@ -117,7 +118,7 @@ const unbatchedRules = `actions:
 // each duplicate the crash caused is the same request as the first copy.
 func TestCrashAndScaleOutLoseNothing(t *testing.T) {
 	const parts, n, chunks = 12, 3000, 10
-	c, _ := startFakeCluster(t, parts)
+	c := startCluster(t, parts)
 	tl := newTally()
 	rv := startReceiver(t, tl.answer)
 	rules := rulesFor(unbatchedRules, rv.URL)
@@ -128,7 +129,7 @@ func TestCrashAndScaleOutLoseNothing(t *testing.T) {
 	}
 	recs := trackRecords(n, parts)
 	for k := range chunks {
-		c.produce(t, recs[k*n/chunks:(k+1)*n/chunks]...)
+		c.Produce(t, recs[k*n/chunks:(k+1)*n/chunks]...)
 		switch k {
 		case 3:
 			ws[1].stop(t, syscall.SIGKILL)
@@ -138,7 +139,7 @@ func TestCrashAndScaleOutLoseNothing(t *testing.T) {
 		waitUnique(t, rv, tl, k*n/chunks) // the stream keeps flowing: the previous chunk is in
 	}
 	waitUnique(t, rv, tl, n)
-	waitCommitted(t, c, "g-crash", c.endOffsets(t, "events"))
+	waitCommitted(t, c, "g-crash", c.EndOffsets(t, "events"))
 	dups := duplicates(t, rv.requests())
 	t.Logf("3 workers, one killed mid-stream, one added: %d events, %d duplicates (%.2f%%)", n, dups, 100*float64(dups)/n)
 }
@@ -147,11 +148,11 @@ func TestCrashAndScaleOutLoseNothing(t *testing.T) {
 // the first record whose event has not been delivered yet. The offsets are
 // read before the deliveries, so a delivery in between cannot hide a
 // commit that was ahead.
-func notAhead(t *testing.T, c *cluster, group string, recs []*kgo.Record, rv *receiver) {
+func notAhead(t *testing.T, c *kafkatest.Cluster, group string, recs []*kgo.Record, rv *receiver) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := c.adm.FetchOffsetsForTopics(ctx, group, "events")
+	resp, err := c.Admin.FetchOffsetsForTopics(ctx, group, "events")
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		return // nobody joined yet: nothing committed
 	}
@@ -177,7 +178,7 @@ func notAhead(t *testing.T, c *cluster, group string, recs []*kgo.Record, rv *re
 // ever ahead of delivery, and no partition is left behind.
 func TestRepeatedRebalancesLoseNothing(t *testing.T) {
 	const parts, chunk, rounds = 12, 300, 12
-	c, _ := startFakeCluster(t, parts)
+	c := startCluster(t, parts)
 	tl := newTally()
 	rv := startReceiver(t, tl.answer)
 	rules := rulesFor(`actions:
@@ -193,7 +194,7 @@ func TestRepeatedRebalancesLoseNothing(t *testing.T) {
 	recs := trackRecords(chunk*rounds, parts)
 	kills := 0
 	for k := range rounds {
-		c.produce(t, recs[k*chunk:(k+1)*chunk]...)
+		c.Produce(t, recs[k*chunk:(k+1)*chunk]...)
 		switch {
 		case k%3 != 2 || len(churn) == 0:
 			churn = append(churn, start())
@@ -212,7 +213,7 @@ func TestRepeatedRebalancesLoseNothing(t *testing.T) {
 		notAhead(t, c, "g-churn", recs[:(k+1)*chunk], rv)
 	}
 	waitUnique(t, rv, tl, chunk*rounds)
-	waitCommitted(t, c, "g-churn", c.endOffsets(t, "events"))
+	waitCommitted(t, c, "g-churn", c.EndOffsets(t, "events"))
 	seen := delivered(t, rv.requests())
 	dups := 0
 	for _, k := range seen {
@@ -229,7 +230,7 @@ func TestRepeatedRebalancesLoseNothing(t *testing.T) {
 // late answer moves no commit.
 func TestRevokeDuringInFlightBatchCommitsNothingPastIt(t *testing.T) {
 	const parts, n = 4, 200
-	c, _ := startFakeCluster(t, parts)
+	c := startCluster(t, parts)
 	arrived, release := make(chan []byte, 1), make(chan struct{})
 	var first atomic.Bool
 	rv := startReceiver(t, func(_ int, _ *http.Request, body []byte) (int, http.Header) {
@@ -251,13 +252,13 @@ func TestRevokeDuringInFlightBatchCommitsNothingPastIt(t *testing.T) {
 `, rv.URL)
 	cfg := writeConfig(t, "commit_interval: 100ms\n")
 	recs := trackRecords(n, parts)
-	c.produce(t, recs...)
+	c.Produce(t, recs...)
 	startWorker(t, c, "g-revoke", rules, fastGroup, "--config", cfg)
 	// With max_in_flight 1, nothing of the first worker's is delivered
 	// while its first batch is held.
 	var held []byte
 	select {
-	case <-time.After(waitTimeout):
+	case <-time.After(kafkatest.WaitTimeout):
 		t.Fatal("the first request never came")
 	case held = <-arrived:
 	}
@@ -273,12 +274,12 @@ func TestRevokeDuringInFlightBatchCommitsNothingPastIt(t *testing.T) {
 	rv.waitFor(t, "every event, and the held request answered", func(r []request) bool {
 		return len(delivered(t, r)) >= n && slices.ContainsFunc(r, func(q request) bool { return bytes.Equal(q.Body, held) })
 	})
-	ends := c.endOffsets(t, "events")
+	ends := c.EndOffsets(t, "events")
 	waitCommitted(t, c, "g-revoke", ends)
 	// The held batch's late answer must not put an old offset back: a late
 	// mark would be committed within a commit interval or two.
 	<-time.After(500 * time.Millisecond) // a window to see what must not happen
-	for p, at := range c.committed(t, "g-revoke", "events") {
+	for p, at := range c.Committed(t, "g-revoke", "events") {
 		if at != ends[p] {
 			t.Fatalf("partition %d committed back at %d after the late answer, end is %d", p, at, ends[p])
 		}
@@ -286,19 +287,16 @@ func TestRevokeDuringInFlightBatchCommitsNothingPastIt(t *testing.T) {
 }
 
 // waitCommittedSome waits until the group has committed past offset 0 on
-// some partition: the new owner's deliveries are being committed.
-func waitCommittedSome(t *testing.T, c *cluster, group string) {
+// some partition: the new owner's deliveries are being committed. Offsets
+// live in the broker: polled.
+func waitCommittedSome(t *testing.T, c *kafkatest.Cluster, group string) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		for _, at := range c.committed(t, group, "events") {
+	kafkatest.Eventually(t, "a commit by the new owner", func() bool {
+		for _, at := range c.Committed(t, group, "events") {
 			if at > 0 {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("nothing committed by the new owner")
-		}
-		time.Sleep(50 * time.Millisecond) // offsets live in the broker: polled, not awaited
-	}
+		return false
+	})
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/sink"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -78,14 +79,14 @@ func TestSecretsNeverLeak(t *testing.T) {
 	conf := s.config(t, "log: {level: debug}\n")
 	seen := map[string]string{} // where → what it showed
 
-	w := startWorker(t, s.cluster, "g-secrets", rulesYAML, env, "--config", conf, "--commit-interval", "100ms")
-	s.produce(t,
+	w := startWorker(t, s.Cluster, "g-secrets", rulesYAML, env, "--config", conf, "--commit-interval", "100ms")
+	s.Produce(t,
 		&kgo.Record{Topic: "events", Value: []byte(`{"type":"track","event":"Signed Up","messageId":"m-1","properties":{"count":5}}`)},
 		&kgo.Record{Topic: "events", Value: []byte(`{"type":"track","event":"Rejected","messageId":"m-2","properties":{"count":"x"}}`)},
 		&kgo.Record{Topic: "events", Value: []byte(`{"type":"track",`)},
 		&kgo.Record{Topic: "events", Value: []byte(`{"type":"track","event":"Upgraded","messageId":"m-4","properties":{"count":7}}`)})
 	reqs := rv.waitFor(t, "two deliveries to crm after two failures", func(reqs []request) bool { return crmCalls.Load() >= 4 })
-	waitCommitted(t, s.cluster, "g-secrets", map[int32]int64{0: 4})
+	waitCommitted(t, s.Cluster, "g-secrets", map[int32]int64{0: 4})
 
 	// The secrets were used: the requests carry the token and signatures
 	// that verify with each secret.
@@ -103,7 +104,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	if !strings.Contains(seen["GET /metrics"], `hookstream_trigger_errors_total{action="crm"`) {
 		t.Errorf("the failing trigger was not counted; /metrics:\n%s", seen["GET /metrics"])
 	}
-	for _, dl := range s.read(t, "hookstream.dlq", 2) {
+	for _, dl := range s.Read(t, "hookstream.dlq", 2) {
 		var b strings.Builder
 		for _, h := range dl.Headers {
 			b.WriteString(h.Key + ": " + string(h.Value) + "\n")
@@ -131,9 +132,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}{ // in this order: list after apply
 		{"rules validate", []string{"rules", "validate", "-f", rulesFile}},
 		{"rules test", []string{"rules", "test", "-f", rulesFile, "--event", event}},
-		{"rules apply", []string{"rules", "apply", "-f", rulesFile, "--config", conf, "--brokers", s.addr}},
-		{"rules list", []string{"rules", "list", "--config", conf, "--brokers", s.addr}},
-		{"rules list json", []string{"rules", "list", "--output", "json", "--config", conf, "--brokers", s.addr}},
+		{"rules apply", []string{"rules", "apply", "-f", rulesFile, "--config", conf, "--brokers", s.Addr}},
+		{"rules list", []string{"rules", "list", "--config", conf, "--brokers", s.Addr}},
+		{"rules list json", []string{"rules", "list", "--output", "json", "--config", conf, "--brokers", s.Addr}},
 		{"print-config", []string{"run", "--print-config", "--config", conf, "--rules", rulesFile}},
 		{"verify", []string{"verify", "--secret-env", "WEBHOOK_SECRET", "--body", event, "--signature", "0000"}},
 	}
@@ -148,7 +149,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		t.Errorf("rules list does not list the actions:\n%s\n%s", seen["rules list"], seen["rules list json"])
 	}
 	var topic strings.Builder
-	for _, r := range s.read(t, "hookstream.rules", 2) {
+	for _, r := range s.Read(t, "hookstream.rules", 2) {
 		topic.Write(r.Value)
 	}
 	seen["rules topic"] = topic.String()
@@ -157,7 +158,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	refused := append([]string(nil), env...)
 	refused[len(refused)-1] = "KAFKA_PASSWORD=" + wrongPass
-	out, code := runHookstream(t, refused, "run", "--config", conf, "--brokers", s.addr, "--rules", rulesFile, "--http", "127.0.0.1:0")
+	out, code := runHookstream(t, refused, "run", "--config", conf, "--brokers", s.Addr, "--rules", rulesFile, "--http", "127.0.0.1:0")
 	if code != 2 {
 		t.Errorf("run with a wrong password: exit %d, want 2:\n%s", code, out)
 	}
@@ -199,7 +200,7 @@ func httpGet(t *testing.T, url string) string {
 // variables and returns its combined output and exit status.
 func runHookstream(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.WaitTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Env = append(os.Environ(), env...)

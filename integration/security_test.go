@@ -1,25 +1,16 @@
 package integration
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
@@ -28,58 +19,29 @@ import (
 // secure is a kfake cluster that wants TLS with a client certificate and
 // SASL SCRAM-SHA-512, with the files a worker needs to reach it.
 type secure struct {
-	*cluster
-	opts                      []kgo.Opt // a test client's TLS and SASL
+	*kafkatest.Cluster
 	caFile, certFile, keyFile string
 	user, password            string
 }
 
-// startSecureCluster starts the cluster, writing a fresh CA, a broker
-// certificate for 127.0.0.1 and a client certificate to a temporary dir.
+// startSecureCluster starts the cluster with a fresh CA, a broker
+// certificate for 127.0.0.1 and a client certificate written to files.
 func startSecureCluster(t *testing.T, password string) *secure {
 	t.Helper()
-	dir := t.TempDir()
-	ca, caKey := certificate(t, nil, nil, &x509.Certificate{Subject: pkix.Name{CommonName: "test CA"},
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign})
-	srv, srvKey := certificate(t, ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "broker"},
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
-	cli, cliKey := certificate(t, ca, caKey, &x509.Certificate{Subject: pkix.Name{CommonName: "hookstream"},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	s := &secure{caFile: filepath.Join(dir, "ca.pem"), certFile: filepath.Join(dir, "client.pem"),
-		keyFile: filepath.Join(dir, "client-key.pem"), user: "hookstream", password: password}
-	writePEM(t, s.caFile, "CERTIFICATE", ca.Raw)
-	writePEM(t, s.certFile, "CERTIFICATE", cli.Raw)
-	der, err := x509.MarshalECPrivateKey(cliKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	writePEM(t, s.keyFile, "EC PRIVATE KEY", der)
-
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"),
-		kfake.SeedTopics(1, "hookstream.dlq", "hookstream.retry"), kfake.AllowAutoTopicCreation(),
-		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{srv.Raw}, PrivateKey: srvKey}},
-			ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", s.user, password))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	clientCert := tls.Certificate{Certificate: [][]byte{cli.Raw}, PrivateKey: cliKey}
-	s.opts = []kgo.Opt{
-		kgo.DialTLSConfig(&tls.Config{RootCAs: pool, Certificates: []tls.Certificate{clientCert}, MinVersion: tls.VersionTLS12}),
-		kgo.SASL(scram.Auth{User: s.user, Pass: password}.AsSha512Mechanism()),
-	}
-	addr := c.ListenAddrs()[0]
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50 * time.Millisecond)}, s.opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	s.cluster = &cluster{addr: addr, cl: cl, adm: kadm.NewClient(cl)}
+	ca := kafkatest.NewCA(t, "test CA")
+	client := ca.Client(t, "hookstream")
+	s := &secure{caFile: ca.File(t), user: "hookstream", password: password}
+	s.certFile, s.keyFile = client.Files(t)
+	s.Cluster = kafkatest.Start(t, kafkatest.Config{
+		Broker: []kfake.Opt{kfake.SeedTopics(1, "events"),
+			kfake.SeedTopics(1, "hookstream.dlq", "hookstream.retry"), kfake.AllowAutoTopicCreation(),
+			kfake.TLS(ca.ServerTLS(t, true)),
+			kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", s.user, password)},
+		Client: []kgo.Opt{
+			kgo.DialTLSConfig(&tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{client.TLS()}, MinVersion: tls.VersionTLS12}),
+			kgo.SASL(scram.Auth{User: s.user, Pass: password}.AsSha512Mechanism()),
+		},
+	})
 	return s
 }
 
@@ -88,44 +50,6 @@ func (s *secure) config(t *testing.T, extra string) string {
 	t.Helper()
 	return writeConfig(t, "kafka:\n  tls: {ca_file: "+s.caFile+", cert_file: "+s.certFile+", key_file: "+s.keyFile+"}\n"+
 		"  sasl: {mechanism: SCRAM-SHA-512, username: "+s.user+", password_env: KAFKA_PASSWORD}\n"+extra)
-}
-
-// read returns the first n records of topic, through TLS and SASL.
-func (s *secure) read(t *testing.T, topic string, n int) []*kgo.Record {
-	t.Helper()
-	return readTopic(t, s.addr, s.opts, topic, n)
-}
-
-func certificate(t *testing.T, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, tmpl *x509.Certificate) (*x509.Certificate, *ecdsa.PrivateKey) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.SerialNumber = big.NewInt(time.Now().UnixNano())
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
-	if tmpl.KeyUsage == 0 {
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	}
-	if parent == nil {
-		parent, parentKey = tmpl, key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cert, key
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestSecureKafkaEndToEnd runs a worker against brokers that want a client
@@ -143,7 +67,7 @@ func TestSecureKafkaEndToEnd(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		start := time.Now()
-		w := startWorker(t, s.cluster, "g-secure", rules, []string{"KAFKA_PASSWORD=not-the-password"}, "--config", s.config(t, ""))
+		w := startWorker(t, s.Cluster, "g-secure", rules, []string{"KAFKA_PASSWORD=not-the-password"}, "--config", s.config(t, ""))
 		select {
 		case <-w.done:
 		case <-time.After(30 * time.Second):
@@ -164,15 +88,15 @@ func TestSecureKafkaEndToEnd(t *testing.T) {
 		}
 	})
 
-	w := startWorker(t, s.cluster, "g-secure", rules, []string{"KAFKA_PASSWORD=" + s.password},
+	w := startWorker(t, s.Cluster, "g-secure", rules, []string{"KAFKA_PASSWORD=" + s.password},
 		"--config", s.config(t, ""), "--commit-interval", "100ms")
-	s.produce(t, &kgo.Record{Topic: "events", Value: trackEvent(1, "Good")}, &kgo.Record{Topic: "events", Value: trackEvent(2, "Bad")})
+	s.Produce(t, &kgo.Record{Topic: "events", Value: trackEvent(1, "Good")}, &kgo.Record{Topic: "events", Value: trackEvent(2, "Bad")})
 	rv.waitFor(t, "both events", func(reqs []request) bool { return len(reqs) >= 2 })
-	dl := s.read(t, "hookstream.dlq", 1)[0]
+	dl := s.Read(t, "hookstream.dlq", 1)[0]
 	if header(dl, "hookstream-reason") != "rejected" || header(dl, "hookstream-status") != "400" {
 		t.Errorf("dead letter reason %q status %q", header(dl, "hookstream-reason"), header(dl, "hookstream-status"))
 	}
-	waitCommitted(t, s.cluster, "g-secure", map[int32]int64{0: 2})
+	waitCommitted(t, s.Cluster, "g-secure", map[int32]int64{0: 2})
 	if code := w.stop(t, syscall.SIGTERM); code != 0 {
 		t.Errorf("exit %d after SIGTERM", code)
 	}
@@ -199,8 +123,8 @@ func TestEndpointPolicyEndToEnd(t *testing.T) {
 			group := "g-policy"
 			w := startWorker(t, c, group, rulesFor("actions:\n- id: guarded\n  trigger: \"true\"\n  url: URL\n", tt.url), nil,
 				"--config", writeConfig(t, "delivery:\n  "+tt.config+"\n"), "--commit-interval", "100ms")
-			c.produce(t, &kgo.Record{Topic: "events", Value: trackEvent(i, "Policy")})
-			dl := c.consumeAll(t, "hookstream.dlq", 1)[0]
+			c.Produce(t, &kgo.Record{Topic: "events", Value: trackEvent(i, "Policy")})
+			dl := c.Read(t, "hookstream.dlq", 1)[0]
 			if header(dl, "hookstream-reason") != "rejected" || header(dl, "hookstream-attempts") != "1" {
 				t.Errorf("dead letter reason %q after %s attempts, want rejected at once",
 					header(dl, "hookstream-reason"), header(dl, "hookstream-attempts"))
@@ -227,8 +151,8 @@ func TestRedirectIsNotFollowedEndToEnd(t *testing.T) {
 	})
 	c := startCluster(t, 1, "events")
 	startWorker(t, c, "g-redirect", rulesFor("actions:\n- id: moved\n  trigger: \"true\"\n  url: URL/in\n", redirect.URL), nil)
-	c.produce(t, &kgo.Record{Topic: "events", Value: trackEvent(1, "Moved")})
-	dl := c.consumeAll(t, "hookstream.dlq", 1)[0]
+	c.Produce(t, &kgo.Record{Topic: "events", Value: trackEvent(1, "Moved")})
+	dl := c.Read(t, "hookstream.dlq", 1)[0]
 	if header(dl, "hookstream-reason") != "rejected" || header(dl, "hookstream-status") != "307" {
 		t.Errorf("dead letter reason %q status %q, want rejected 307", header(dl, "hookstream-reason"), header(dl, "hookstream-status"))
 	}

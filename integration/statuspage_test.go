@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -99,7 +100,7 @@ const readPage = `(() => ({
 // show.
 func openPage(t *testing.T, browser context.Context, url string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(browser, waitTimeout)
+	ctx, cancel := context.WithTimeout(browser, kafkatest.WaitTimeout)
 	defer cancel()
 	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitVisible("#partitions tbody tr")); err != nil {
 		t.Fatalf("open %s: %v", url, err)
@@ -109,27 +110,20 @@ func openPage(t *testing.T, browser context.Context, url string) {
 	}
 }
 
-// waitPage reads the page until cond holds, failing after the deadline.
-// The page refreshes itself every second; the browser offers no event for
-// "the DOM now shows X", so this polls.
+// waitPage reads the page until cond holds. The page refreshes itself every
+// second; the browser offers no event for "the DOM now shows X", so this
+// polls.
 func waitPage(t *testing.T, browser context.Context, what string, cond func(pageState) bool) pageState {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	return kafkatest.Wait(t, "the page to show "+what, func() pageState {
 		ctx, cancel := context.WithTimeout(browser, 10*time.Second)
+		defer cancel()
 		st, err := chromedp.Run(ctx, chromedp.Evaluate[pageState](readPage))
-		cancel()
 		if err != nil {
 			t.Fatalf("read the page: %v", err)
 		}
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for the page to show %s: gave up with %+v", what, st)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return st
+	}, cond)
 }
 
 func (s pageState) lag(partition string) int {
@@ -208,7 +202,7 @@ func TestStatusPageInABrowser(t *testing.T) {
 		name := []string{"Order Completed", "Viewed", "Signed Up", "Viewed"}[i%4]
 		recs = append(recs, &kgo.Record{Topic: "events", Partition: int32(i % 4), Value: trackEvent(i, name)})
 	}
-	c.produce(t, recs...)
+	c.Produce(t, recs...)
 	st = waitPage(t, browser, "lag on partitions 1 and 3 and the breaker open", func(s pageState) bool {
 		return s.lag("events/1") > 0 && s.lag("events/3") > 0 && s.breaker("pages-to-flaky") == "open"
 	})
@@ -241,23 +235,17 @@ func TestStatusPageInABrowser(t *testing.T) {
 	}
 }
 
-// waitHTTPStatus polls url until it answers status.
+// waitHTTPStatus polls url until it answers status: another process.
 func waitHTTPStatus(t *testing.T, url string, status int) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	kafkatest.Eventually(t, fmt.Sprintf("GET %s to answer %d", url, status), func() bool {
 		resp, err := http.Get(url)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == status {
-				return
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: no %d within %s (last error %v)", url, status, waitTimeout, err)
-		}
-		time.Sleep(50 * time.Millisecond) // another process: polled
-	}
+		resp.Body.Close()
+		return resp.StatusCode == status
+	})
 }
 
 // TestStatusPageScreenshots takes the screenshots in docs/: set
@@ -284,7 +272,7 @@ func TestStatusPageScreenshots(t *testing.T) {
 
 	ctx, stop := context.WithCancel(context.Background())
 	produced := make(chan error, 1)
-	go func() { produced <- traffic(ctx, c.cl, 6, 120) }()
+	go func() { produced <- traffic(ctx, c.Client, 6, 120) }()
 	t.Cleanup(func() {
 		stop()
 		if err := <-produced; err != nil && ctx.Err() == nil {

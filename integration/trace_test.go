@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
@@ -91,7 +92,7 @@ func TestDeliverySpansLinkToTheirRecords(t *testing.T) {
 			{Key: "traceparent", Value: fmt.Appendf(nil, "00-%s-%s-01", traceID(i), spanID(i))},
 		}})
 	}
-	c.produce(t, recs...)
+	c.Produce(t, recs...)
 	reqs := rv.waitFor(t, "both requests", func(r []request) bool { return len(r) >= 2 })
 	sent := map[string]string{} // path → traceparent
 	for _, r := range reqs {
@@ -99,7 +100,7 @@ func TestDeliverySpansLinkToTheirRecords(t *testing.T) {
 	}
 
 	got := map[string]exportedSpan{}
-	deadline := time.After(waitTimeout)
+	deadline := time.After(kafkatest.WaitTimeout)
 	for len(got) < 2 {
 		select {
 		case s := <-spans:

@@ -139,3 +139,17 @@ func (c *Cluster) Committed(t testing.TB, group, topic string) map[int32]int64 {
 	}
 	return out
 }
+
+// EndOffsets returns the end offset of every partition of topic.
+func (c *Cluster) EndOffsets(t testing.TB, topic string) map[int32]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ends, err := c.Admin.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatalf("end offsets of %s: %v", topic, err)
+	}
+	out := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out
+}

@@ -48,8 +48,8 @@ func TestClusterProducesReadsAndCommits(t *testing.T) {
 	if err := cl.CommitRecords(t.Context(), polled...); err != nil {
 		t.Fatal(err)
 	}
-	if m := c.Committed(t, "g", "events"); m[1] != 2 {
-		t.Fatalf("committed %v, want partition 1 at 2", m)
+	if m := c.Committed(t, "g", "events"); m[1] != 2 || c.EndOffsets(t, "events")[1] != 2 {
+		t.Fatalf("committed %v, want partition 1 at 2, its end", m)
 	}
 }
 
@@ -57,7 +57,7 @@ func TestEventuallyReturnsOnceTheConditionHolds(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
 		took := Eventually(t, "a second to pass", func() bool { return time.Since(start) >= time.Second })
-		if took < time.Second || took > time.Second+pollEvery {
+		if took < time.Second || took > time.Second+maxPoll {
 			t.Fatalf("took %s, want about a second", took)
 		}
 	})

@@ -10,8 +10,13 @@ import (
 // a test fails: a wait that runs out fails the test.
 const WaitTimeout = 60 * time.Second
 
-// pollEvery is how often Eventually and Wait look again.
-const pollEvery = 10 * time.Millisecond
+// Eventually and Wait look again after firstPoll, then back off to at most
+// maxPoll between looks: quick for in-process state, gentle on a separate
+// process or a browser that a test polls for a minute.
+const (
+	firstPoll = 5 * time.Millisecond
+	maxPoll   = 50 * time.Millisecond
+)
 
 // Eventually polls cond until it holds and returns how long that took. After
 // WaitTimeout it fails the test, naming what it waited for. cond runs in the
@@ -36,11 +41,11 @@ func Wait[T any](t testing.TB, what string, get func() T, ok func(T) bool) T {
 func poll(t testing.TB, what string, cond func() bool, last func() string) time.Duration {
 	t.Helper()
 	start := time.Now()
-	for !cond() {
+	for every := firstPoll; !cond(); every = min(2*every, maxPoll) {
 		if time.Since(start) > WaitTimeout {
 			t.Fatalf("waiting for %s: gave up after %s%s", what, WaitTimeout, last())
 		}
-		time.Sleep(pollEvery)
+		time.Sleep(every)
 	}
 	return time.Since(start)
 }
