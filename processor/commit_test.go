@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -223,7 +224,7 @@ func TestAbortedTransactionSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(txn.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.WaitTimeout)
 	defer cancel()
 	if err := txn.BeginTransaction(); err != nil {
 		t.Fatal(err)

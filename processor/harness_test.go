@@ -2,7 +2,6 @@ package processor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -10,15 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-// waitTimeout bounds every wait; a wait that runs out fails the test.
-const waitTimeout = 30 * time.Second
 
 const topic = "events"
 
@@ -28,33 +24,20 @@ type cluster struct {
 	addr string
 	cl   *kgo.Client
 	adm  *kadm.Client
+	kit  *kafkatest.Cluster
 }
 
 func startCluster(t testing.TB, partitions int32) *cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	addr := c.ListenAddrs()[0]
-	cl, err := kgo.NewClient(append(fastOpts(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
-	return &cluster{fake: c, addr: addr, cl: cl, adm: kadm.NewClient(cl)}
+	k := kafkatest.NewCluster(t, kfake.SeedTopics(partitions, topic))
+	return &cluster{fake: k.Fake, addr: k.Addr, cl: k.Client, adm: k.Admin, kit: k}
 }
 
 // fastOpts make a test client recover and notice rebalances quickly.
 func fastOpts(addr string) []kgo.Opt {
-	return []kgo.Opt{
-		kgo.SeedBrokers(addr),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50 * time.Millisecond),
-		kgo.FetchMaxWait(100 * time.Millisecond),
-		kgo.HeartbeatInterval(100 * time.Millisecond),
-	}
+	return append(kafkatest.FastOpts(addr),
+		kgo.FetchMaxWait(100*time.Millisecond),
+		kgo.HeartbeatInterval(100*time.Millisecond))
 }
 
 // produce writes n records to each of partitions; value builds each value.
@@ -66,11 +49,7 @@ func (c *cluster) produce(t *testing.T, partitions int32, n int, value func(p in
 			recs = append(recs, &kgo.Record{Topic: topic, Partition: p, Key: fmt.Appendf(nil, "u%d", i), Value: value(p, i)})
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	if err := c.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatalf("produce: %v", err)
-	}
+	c.kit.Produce(t, recs...)
 }
 
 // poison is a value that never decodes: every record with it is handed to
@@ -80,39 +59,14 @@ func poison(p int32, i int) []byte { return fmt.Appendf(nil, "not json %d/%d", p
 // committed returns the group's committed offset per partition.
 func (c *cluster) committed(t *testing.T, group string) map[int32]int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := c.adm.FetchOffsets(ctx, group)
-	if errors.Is(err, kerr.GroupIDNotFound) {
-		return map[int32]int64{} // not joined yet: nothing committed
-	}
-	if err != nil {
-		t.Fatalf("fetch offsets of %s: %v", group, err)
-	}
-	out := map[int32]int64{}
-	for p, o := range resp[topic] {
-		if o.Err == nil {
-			out[p] = o.At
-		}
-	}
-	return out
+	return c.kit.Committed(t, group, topic)
 }
 
 // waitCommitted polls the committed offsets until cond holds. Offsets live in
-// the broker, so there is no event to await: this polls with a deadline.
+// the broker, so there is no event to await: this polls.
 func (c *cluster) waitCommitted(t *testing.T, group, what string, cond func(map[int32]int64) bool) map[int32]int64 {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		got := c.committed(t, group)
-		if cond(got) {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for committed offsets %s: have %v", what, got)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return kafkatest.Wait(t, "committed offsets "+what, func() map[int32]int64 { return c.committed(t, group) }, cond)
 }
 
 // all returns a condition: every one of partitions is committed at want.
@@ -238,7 +192,7 @@ func (s *testSink) snapshot() []handOver {
 // waitFor blocks until cond holds for the hand-overs so far.
 func (s *testSink) waitFor(t *testing.T, what string, cond func([]handOver) bool) []handOver {
 	t.Helper()
-	deadline := time.After(waitTimeout)
+	deadline := time.After(kafkatest.WaitTimeout)
 	for {
 		s.mu.Lock()
 		got, changed := append([]handOver(nil), s.got...), s.changed
@@ -296,7 +250,7 @@ func startMember(t *testing.T, c *cluster, group string, sink Sink, edit func(*C
 				if err != nil {
 					t.Errorf("Run returned %v, want nil", err)
 				}
-			case <-time.After(waitTimeout):
+			case <-time.After(kafkatest.WaitTimeout):
 				t.Errorf("Run did not return after its context ended")
 			}
 		})

@@ -9,24 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// eventually polls cond until it holds. Group membership changes inside
-// kgo offer no event to await, so this polls with a deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: gave up after %s", what, waitTimeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // split reports whether a and b own disjoint, non-empty sets of partitions
 // that together are all of 0..parts-1.
@@ -66,7 +54,7 @@ func TestSecondMemberTakesOver(t *testing.T) {
 
 	sinkB := newTestSink(nil)
 	b := startMember(t, c, "g-two", sinkB, nil)
-	eventually(t, "the partitions split between A and B", func() bool { return split(a.Assigned(), b.Assigned(), parts) })
+	kafkatest.Eventually(t, "the partitions split between A and B", func() bool { return split(a.Assigned(), b.Assigned(), parts) })
 	moved := b.Assigned()[topic]
 
 	// B delivers again everything A had not done on the partitions it took.
@@ -94,7 +82,7 @@ func TestSecondMemberTakesOver(t *testing.T) {
 
 	// B leaves: A takes every partition back and consumes them.
 	b.stop()
-	eventually(t, "A owning every partition again", func() bool {
+	kafkatest.Eventually(t, "A owning every partition again", func() bool {
 		return slices.Equal(a.Assigned()[topic], seq(parts))
 	})
 	c.produce(t, parts, 10, poison)
@@ -107,7 +95,7 @@ func TestSecondMemberTakesOver(t *testing.T) {
 			}
 		}
 	}
-	eventually(t, "A's status showing every partition done", func() bool {
+	kafkatest.Eventually(t, "A's status showing every partition done", func() bool {
 		st := a.Partitions()
 		return len(st) == parts && !slices.ContainsFunc(st, func(s PartitionStatus) bool {
 			return s.Pending != 0 || s.Queued != 0 || !s.Oldest.IsZero() || s.Committable != n+20 || s.HighWatermark != n+20
@@ -275,11 +263,11 @@ func TestBlockedSendsYieldToRebalanceAndShutdown(t *testing.T) {
 
 	stuck := &blockingSink{testSink: newTestSink(nil)}
 	a := startMember(t, c, "g-blocked", stuck, withRules)
-	eventually(t, "A owning every partition", func() bool { return slices.Equal(a.Assigned()[topic], seq(parts)) })
+	kafkatest.Eventually(t, "A owning every partition", func() bool { return slices.Equal(a.Assigned()[topic], seq(parts)) })
 
 	sinkB := newTestSink(nil)
 	b := startMember(t, c, "g-blocked", sinkB, withRules)
-	eventually(t, "the partitions split between A and B", func() bool { return split(a.Assigned(), b.Assigned(), parts) })
+	kafkatest.Eventually(t, "the partitions split between A and B", func() bool { return split(a.Assigned(), b.Assigned(), parts) })
 	for _, p := range b.Assigned()[topic] {
 		c.waitCommitted(t, "g-blocked", "B's partitions at the end", func(m map[int32]int64) bool { return m[p] == n })
 	}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"maps"
 	"testing"
-	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -35,7 +35,7 @@ func TestParkedRecordsGoToTheirActionOnly(t *testing.T) {
 	store.Swap(set)
 
 	c := startCluster(t, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.WaitTimeout)
 	defer cancel()
 	if _, err := c.adm.CreateTopic(ctx, 2, 1, nil, retryTopic); err != nil {
 		t.Fatal(err)
@@ -102,27 +102,10 @@ func TestParkedRecordsGoToTheirActionOnly(t *testing.T) {
 }
 
 // waitTopicCommitted polls the group's committed offsets on topic until they
-// are want. Offsets live in the broker: polled with a deadline, not awaited.
+// are want. Offsets live in the broker: polled, not awaited.
 func waitTopicCommitted(t *testing.T, c *cluster, group, topic string, want map[int32]int64) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		resp, err := c.adm.FetchOffsetsForTopics(ctx, group, topic)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := map[int32]int64{}
-		for p, o := range resp[topic] {
-			got[p] = o.At
-		}
-		if maps.Equal(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s committed %v, want %v", topic, got, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	kafkatest.Wait(t, fmt.Sprintf("%s committed at %v", topic, want),
+		func() map[int32]int64 { return c.kit.Committed(t, group, topic) },
+		func(got map[int32]int64) bool { return maps.Equal(got, want) })
 }
