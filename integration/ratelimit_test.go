@@ -2,44 +2,41 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookstream/hookstream/internal/kafkatest"
 )
 
 // waitMembers blocks until group is stable with n members that each own
 // some of the topic's parts partitions, or fails.
-func waitMembers(t *testing.T, c *cluster, group string, n, parts int) {
+func waitMembers(t *testing.T, c *kafkatest.Cluster, group string, n, parts int) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	kafkatest.Eventually(t, fmt.Sprintf("group %s to settle with %d members over %d partitions", group, n, parts), func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		groups, err := c.adm.DescribeGroups(ctx, group)
+		groups, err := c.Admin.DescribeGroups(ctx, group)
 		cancel()
-		if err == nil && groups[group].State == "Stable" && len(groups[group].Members) == n {
-			owned, each := 0, true
-			for _, m := range groups[group].Members {
-				mine := 0
-				if a, ok := m.Assigned.AsConsumer(); ok {
-					for _, tp := range a.Topics {
-						if tp.Topic == "events" {
-							mine += len(tp.Partitions)
-						}
+		if err != nil || groups[group].State != "Stable" || len(groups[group].Members) != n {
+			return false
+		}
+		owned, each := 0, true
+		for _, m := range groups[group].Members {
+			mine := 0
+			if a, ok := m.Assigned.AsConsumer(); ok {
+				for _, tp := range a.Topics {
+					if tp.Topic == "events" {
+						mine += len(tp.Partitions)
 					}
 				}
-				owned += mine
-				each = each && mine > 0
 			}
-			if owned == parts && each {
-				return
-			}
+			owned += mine
+			each = each && mine > 0
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("group %s did not settle with %d members over %d partitions (%v)", group, n, parts, err)
-		}
-		time.Sleep(100 * time.Millisecond) // another process's state: polled
-	}
+		return owned == parts && each
+	})
 }
 
 // worstWindow returns the most requests in any one-second window.
@@ -60,7 +57,7 @@ func worstWindow(at []time.Time) int {
 // left alone after the others stop gets the whole budget.
 func TestRateLimitForTheWholeGroup(t *testing.T) {
 	const parts, rps, burst, n = 12, 50, 10, 240
-	c, _ := startFakeCluster(t, parts)
+	c := startCluster(t, parts)
 	tl := newTally()
 	rv := startReceiver(t, tl.answer)
 	rules := rulesFor(`actions:
@@ -77,7 +74,7 @@ func TestRateLimitForTheWholeGroup(t *testing.T) {
 	}
 	waitMembers(t, c, "g-limit", 3, parts)
 	recs := trackRecords(2*n, parts)
-	c.produce(t, recs[:n]...)
+	c.Produce(t, recs[:n]...)
 	waitUnique(t, rv, tl, n)
 	three := rv.requests()
 
@@ -87,7 +84,7 @@ func TestRateLimitForTheWholeGroup(t *testing.T) {
 		}
 	}
 	waitMembers(t, c, "g-limit", 1, parts)
-	c.produce(t, recs[n:]...)
+	c.Produce(t, recs[n:]...)
 	waitUnique(t, rv, tl, 2*n)
 	one := rv.requests()[len(three):]
 
