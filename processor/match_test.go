@@ -62,15 +62,11 @@ func TestMatchRenderSend(t *testing.T) {
 		`{"type":"track","event":"Viewed","properties":{"count":"many"},"messageId":"m2"}`,
 		`{"type":"page","name":"Home","messageId":"m3"}`,
 	}
-	prov, err := telemetry.NewPrometheus()
+	prov, metrics, err := telemetry.NewPrometheusMetrics()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { prov.Shutdown(context.Background()) })
-	metrics, err := telemetry.New(prov.Meter("hookstream"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = prov.Shutdown(context.Background()) })
 
 	c := startCluster(t, 1)
 	c.produce(t, 1, len(values), func(_ int32, i int) []byte { return []byte(values[i]) })

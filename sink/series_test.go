@@ -38,15 +38,11 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 // at 0, when the sink takes its first event, before anything is delivered;
 // an action without events has none.
 func TestSeriesStartWithTheFirstEvent(t *testing.T) {
-	prov, err := telemetry.NewPrometheus()
+	prov, m, err := telemetry.NewPrometheusMetrics()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = prov.Shutdown(context.Background()) })
-	m, err := telemetry.New(prov.Meter("hookstream"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	release := make(chan struct{})
 	rc := newReceiver(t, func(seen) answer { <-release; return answer{status: 200} })
 	t.Cleanup(func() { close(release) }) // before the receiver closes

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/otlptranslator"
@@ -122,6 +123,20 @@ func NewPrometheus() (*Provider, error) {
 	// (codes, reasons), never from an event.
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithCardinalityLimit(0))
 	return &Provider{MeterProvider: mp, Registry: reg}, nil
+}
+
+// NewPrometheusMetrics is NewPrometheus with hookstream's instruments
+// created on it.
+func NewPrometheusMetrics() (*Provider, *Metrics, error) {
+	prov, err := NewPrometheus()
+	if err != nil {
+		return nil, nil, fmt.Errorf("start metrics: %w", err)
+	}
+	m, err := New(prov.Meter("hookstream"))
+	if err != nil {
+		return nil, nil, errors.Join(fmt.Errorf("create metrics: %w", err), prov.Shutdown(context.Background()))
+	}
+	return prov, m, nil
 }
 
 // Shutdown stops the provider.

@@ -21,13 +21,9 @@ type telemetryParts struct {
 }
 
 func startTelemetry(ctx context.Context, tc telemetry.TracingConfig) (*telemetryParts, error) {
-	prov, err := telemetry.NewPrometheus()
+	prov, metrics, err := telemetry.NewPrometheusMetrics()
 	if err != nil {
-		return nil, fmt.Errorf("start metrics: %w", err)
-	}
-	metrics, err := telemetry.New(prov.Meter("hookstream"))
-	if err != nil {
-		return nil, fmt.Errorf("create metrics: %w", err)
+		return nil, err
 	}
 	tracing, err := telemetry.NewTracing(ctx, tc)
 	if err != nil {

@@ -72,15 +72,11 @@ func testStatus(t *testing.T, f *fakeWorker, now time.Time) (*status, *telemetry
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, err := telemetry.NewPrometheus()
+	prov, m, err := telemetry.NewPrometheusMetrics()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = prov.Shutdown(context.Background()) })
-	m, err := telemetry.New(prov.Meter("hookstream"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	store := &rules.Store{}
 	store.Swap(set)
 	src := sources{
