@@ -39,8 +39,9 @@ type runner struct {
 	flush     chan struct{} // a Flush asks for partial batches now
 	completed chan finished // a request ended
 	attrs     actionAttrs
-	br        *atomic.Pointer[breaker] // the current version's, for BreakerStates; shared with the retry lane
-	ages      *ages                    // events not yet done, for OldestPending
+	br        *atomic.Pointer[breaker]  // the current version's, for BreakerStates; shared with the retry lane
+	ep        *atomic.Pointer[endpoint] // the current version's client and credentials; shared with the retry lane
+	ages      *ages                     // events not yet done, for OldestPending
 
 	cur       *policy
 	batchers  map[string]*batcher
@@ -81,6 +82,7 @@ func newRunner(s *Sink, id string) *runner {
 		completed: make(chan finished),
 		attrs:     newActionAttrs(id),
 		br:        new(atomic.Pointer[breaker]),
+		ep:        new(atomic.Pointer[endpoint]),
 		ages:      newAges(),
 		batchers:  map[string]*batcher{},
 	}
@@ -172,6 +174,7 @@ func (r *runner) add(a arrival) {
 			r.br.CompareAndSwap(br, newBreaker(r.id, r.cur, r.s.log)) // the other lane may have just made one
 		}
 		r.setLimit(r.cur)
+		r.setEndpoint(a.a)
 	}
 	r.from.add(a.it.rec)
 	if r.parkTake(a.it) {
@@ -330,6 +333,7 @@ func (r *runner) withdraw(b *batch) *batch {
 type actionAttrs struct {
 	action metric.MeasurementOption
 	codes  map[string]metric.MeasurementOption
+	tokens [2]metric.AddOption // auth token fetches: error, ok
 	// record is action as a ready-made variadic list: passing one option
 	// to Record allocates its slice on every call, which the per-event
 	// latency record would do a thousand times a batch.
@@ -342,10 +346,20 @@ func newActionAttrs(id string) actionAttrs {
 		codes:  map[string]metric.MeasurementOption{},
 	}
 	at.record = []metric.RecordOption{at.action}
+	for i, result := range []string{"error", "ok"} {
+		at.tokens[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("action", id), attribute.String("result", result)))
+	}
 	for _, c := range []string{"2xx", "4xx", "5xx", "error"} {
 		at.codes[c] = metric.WithAttributeSet(attribute.NewSet(attribute.String("action", id), attribute.String("code", c)))
 	}
 	return at
+}
+
+func (at actionAttrs) token(ok bool) metric.AddOption {
+	if ok {
+		return at.tokens[1]
+	}
+	return at.tokens[0]
 }
 
 func (at actionAttrs) code(status int) metric.MeasurementOption { return at.codes[codeLabel(status)] }

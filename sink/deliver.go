@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // maxResponseBody is how much of an answer's body is read (and discarded)
@@ -100,24 +102,55 @@ func (r *runner) deliver(ctx, wait context.Context, b *batch) (unsent []item) {
 	}
 }
 
-// post makes one request for b and classifies the answer.
+// post makes one request for b and classifies the answer. An OAuth2
+// action whose token is refused with a 401 fetches a fresh one and tries
+// once more before the 401 counts (oauth.go).
 func (r *runner) post(ctx context.Context, b *batch) outcome {
+	ep := r.ep.Load()
+	if ep == nil {
+		ep = &endpoint{client: r.s.client}
+	}
+	o, src := r.attempt(ctx, b, ep)
+	if o.status == http.StatusUnauthorized && src != nil {
+		r.s.log.Debug("token refused, fetching a fresh one", "action", r.id)
+		ep.tokens.refused(src)
+		o, _ = r.attempt(ctx, b, ep)
+	}
+	return o
+}
+
+// attempt makes one request for b through ep. src is the token cache the
+// request's bearer token came from, nil without OAuth2.
+func (r *runner) attempt(ctx context.Context, b *batch, ep *endpoint) (o outcome, src oauth2.TokenSource) {
 	p := b.p
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, p.method, b.url, bytes.NewReader(b.body))
 	if err != nil {
-		return outcome{class: classPermanent, err: fmt.Errorf("%s request: %w", p.method, urlFree(err))}
+		return outcome{class: classPermanent, err: fmt.Errorf("%s request: %w", p.method, urlFree(err))}, nil
 	}
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
-		return outcome{class: classPermanent, err: fmt.Errorf("%s request: URL needs http(s) and a host", p.method)}
+		return outcome{class: classPermanent, err: fmt.Errorf("%s request: URL needs http(s) and a host", p.method)}, nil
 	}
 	r.setHeaders(req.Header, b)
+	switch {
+	case ep.basic != "":
+		req.Header.Set("Authorization", ep.basic)
+	case ep.tokens != nil:
+		tok, from, err := ep.tokens.token()
+		if err != nil {
+			if ctx.Err() != nil {
+				return outcome{class: classCanceled, err: ctx.Err()}, nil
+			}
+			return ep.tokens.failure(err), nil
+		}
+		tok.SetAuthHeader(req)
+		src = from
+	}
 	_, span := r.startSpan(rctx, b, req)
 
 	start := time.Now()
-	resp, err := r.s.client.Do(req)
-	o := outcome{}
+	resp, err := ep.client.Do(req)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		o = outcome{class: classCanceled, err: ctx.Err()}
@@ -145,7 +178,7 @@ func (r *runner) post(ctx context.Context, b *batch) outcome {
 		r.s.metrics.Deliveries.Add(ctx, 1, r.attrs.code(o.status))
 		r.s.metrics.DeliveryDuration.Record(ctx, o.took.Seconds(), r.attrs.action)
 	}
-	return o
+	return o, src
 }
 
 // setHeaders writes the request headers. The action's static headers may

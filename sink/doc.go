@@ -32,6 +32,14 @@
 // traceparent goes to the receiver. Each action counts its events not yet
 // done by record time (pending.go), for the age of the oldest one.
 //
+// An action reaches its endpoint through an endpoint (endpoint.go): the
+// Sink's client, or, for an action with tls settings, its own transport
+// with its CA pool and client certificate under the same egress policy
+// (egress.go); and its credentials: auth.basic's header, or auth.oauth2's
+// tokens (oauth.go, golang.org/x/oauth2/clientcredentials), cached until
+// shortly before they expire, fetched once for concurrent requests through
+// the same client, refreshed and retried once on a 401.
+//
 // An action with a rate_limit waits for its limiter (ratelimit.go,
 // golang.org/x/time/rate) before each request. The budget is the whole
 // group's: OnAssigned gives this worker the share of the source partitions

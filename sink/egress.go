@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -45,9 +46,16 @@ func EgressClient(e Egress) *http.Client {
 
 // EgressTransport returns a transport that enforces e, with keep-alive
 // pools sized like the sink's default client.
-func EgressTransport(e Egress) http.RoundTripper {
+func EgressTransport(e Egress) http.RoundTripper { return egressTransport(e, nil) }
+
+// egressTransport is EgressTransport with an action's own TLS settings
+// (nil: the defaults).
+func egressTransport(e Egress, tc *tls.Config) http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
+	if tc != nil {
+		t.TLSClientConfig = tc.Clone()
+	}
 	if e.DenyPrivateNetworks {
 		t.Proxy = nil
 		dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, ControlContext: RefusePrivate}

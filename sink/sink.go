@@ -27,12 +27,16 @@ type Config struct {
 	// events are delivered, and only then delivers directly again (see
 	// park.go). Empty: actions never park.
 	Group string
-	// HTTP sends the requests. Default: a client with keep-alive pools sized
-	// for max_in_flight. Redirects are never followed (the Sink uses a copy
+	// HTTP sends the requests. Default: a client enforcing Egress, with
+	// keep-alive pools sized for max_in_flight. Redirects are never followed (the Sink uses a copy
 	// of the client with CheckRedirect set): a redirected POST would become
 	// a GET, so a 3xx answer is a permanent failure. A dialer that refuses
 	// an address should wrap ErrEndpointRefused.
-	HTTP      *http.Client
+	HTTP *http.Client
+	// Egress is the delivery policy that HTTP enforces. The Sink applies it
+	// to what it dials itself: the own transport of an action with tls
+	// settings, and OAuth2 token endpoints (endpoint.go).
+	Egress    Egress
 	UserAgent string // default "hookstream/dev"
 	Logger    *slog.Logger
 	Metrics   *telemetry.Metrics
@@ -96,14 +100,12 @@ func New(cfg Config) *Sink {
 		runners:     map[string]*runner{},
 	}
 	if s.client == nil {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 64
-		s.client = &http.Client{Transport: t}
+		s.client = &http.Client{Transport: EgressTransport(cfg.Egress)}
 	} else {
 		c := *s.client
 		s.client = &c
 	}
-	s.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	s.client.CheckRedirect = noRedirects
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -46,10 +46,11 @@ func (t *telemetryParts) stopTracing(ctx context.Context, log *slog.Logger) {
 // the delivery settings.
 func (w *Worker) newSink(producer *kgo.Client, tel *telemetryParts) *sink.Sink {
 	s := &w.cfg.Settings
-	httpClient := sink.EgressClient(sink.Egress{
+	egress := sink.Egress{
 		AllowedHosts:        s.Delivery.AllowedHosts,
 		DenyPrivateNetworks: s.Delivery.DenyPrivateNetworks,
-	})
+	}
+	httpClient := sink.EgressClient(egress)
 	if w.cfg.WrapHTTP != nil {
 		httpClient = w.cfg.WrapHTTP(httpClient)
 	}
@@ -59,6 +60,7 @@ func (w *Worker) newSink(producer *kgo.Client, tel *telemetryParts) *sink.Sink {
 		RetryTopic: s.Kafka.RetryTopic,
 		Group:      s.Kafka.Group, // whose commits on the retry topic tell a parked action it may unpark
 		HTTP:       httpClient,
+		Egress:     egress, // for actions with their own tls, and token endpoints
 		UserAgent:  "hookstream/" + w.cfg.Version,
 		Logger:     w.log.With("part", "sink"),
 		Metrics:    tel.metrics,
