@@ -154,6 +154,8 @@ func (r *runner) attempt(ctx context.Context, b *batch, ep *endpoint) (o outcome
 	switch {
 	case err != nil && ctx.Err() != nil:
 		o = outcome{class: classCanceled, err: ctx.Err()}
+	case err != nil && certificateProblem(err) != "":
+		o = outcome{class: classPermanent, err: fmt.Errorf("%s %s: %s", p.method, req.URL.Host, certificateProblem(err))}
 	case errors.Is(err, ErrEndpointRefused):
 		o = outcome{class: classPermanent, err: fmt.Errorf("%s %s: %w", p.method, req.URL.Host, urlFree(err))}
 	case errors.Is(err, context.DeadlineExceeded):
