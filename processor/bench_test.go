@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -25,7 +26,11 @@ func (s *countingSink) Send(_ context.Context, _ *rules.Compiled, _ string, _ []
 	return nil
 }
 
-func (s *countingSink) DeadLetter(_ context.Context, _ *kgo.Record, _, _ string, _ error, done func()) {
+func (s *countingSink) SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, done func()) error {
+	return s.Send(ctx, a, url, body, src, done)
+}
+
+func (s *countingSink) DeadLetter(_ context.Context, _ *kgo.Record, _ deadletter.Reason, _ string, _ error, done func()) {
 	s.letters.Add(1)
 	done()
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -100,10 +101,10 @@ func TestPoisonRecordsAreDeadLettered(t *testing.T) {
 			letters[h.rec.Offset] = h
 		}
 	}
-	want := map[int64]string{1: "decode", 3: "too_large", 4: "decode"}
+	want := map[int64]deadletter.Reason{1: "decode", 3: "too_large", 4: "decode"}
 	if !ready {
 		t.Log("rules.Decode is not implemented yet: every record is a decode dead letter")
-		want = map[int64]string{0: "decode", 1: "decode", 2: "decode", 3: "decode", 4: "decode", 5: "decode"}
+		want = map[int64]deadletter.Reason{0: "decode", 1: "decode", 2: "decode", 3: "decode", 4: "decode", 5: "decode"}
 	}
 	for off, reason := range want {
 		h, ok := letters[off]

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -25,9 +26,13 @@ type Sink interface {
 	// action's queue is full, and returns an error only when ctx ends first
 	// (then done is never called). body must stay unchanged until done.
 	Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error
-	// DeadLetter writes rec to the dead-letter topic asynchronously; done is
-	// called after the write is acknowledged.
-	DeadLetter(ctx context.Context, rec *kgo.Record, reason, action string, cause error, done func())
+	// SendParked is Send for an event parked by action a and read back from
+	// the retry topic; src is the source record it carries
+	// (internal/deadletter.Decode). It never parks the event again.
+	SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, done func()) error
+	// DeadLetter writes rec, a source record, to the dead-letter topic
+	// asynchronously; done is called after the write is acknowledged.
+	DeadLetter(ctx context.Context, rec *kgo.Record, reason deadletter.Reason, action string, cause error, done func())
 	// Flush delivers everything handed over so far, or returns when ctx ends.
 	Flush(ctx context.Context) error
 }

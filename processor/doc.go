@@ -70,9 +70,12 @@
 // With Config.RetryTopic set, the member consumes the retry topic as one
 // more topic of the group, with the same ledgers, pauses, rebalance
 // callbacks and commits. Its records are events that an action parked while
-// its endpoint was failing (retry.go): each goes to the one action its
-// hookstream-action header names, never through the triggers again, and is
-// dead-lettered as rejected if that action is gone or disabled. While the
+// its endpoint was failing (retry.go; their format is internal/deadletter's):
+// each goes to the one action its hookstream-action header names, never
+// through the triggers again, as the source record it carries, through the
+// sink's SendParked; it is dead-lettered as rejected if that action is gone
+// or disabled. A partition knows when it is assigned whether it belongs to
+// the retry topic; no record's topic is compared. While the
 // endpoint is still down the sink holds such events, so their partition's
 // commit point stays put and, once the partition holds too many, it is
 // paused like any other; the source partitions go on.

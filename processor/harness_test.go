@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -84,10 +85,11 @@ func all(partitions int32, want int64) func(map[int32]int64) bool {
 // handOver is one call the processor made on the sink.
 type handOver struct {
 	rec    *kgo.Record
-	action string // the action sent to or dead-lettered for ("" for poison)
-	reason string // dead letters only
+	action string            // the action sent to or dead-lettered for ("" for poison)
+	reason deadletter.Reason // dead letters only
 	cause  error
 	letter bool // DeadLetter rather than Send
+	parked bool // SendParked rather than Send
 	done   func()
 }
 
@@ -116,7 +118,12 @@ func (s *testSink) Send(ctx context.Context, a *rules.Compiled, url string, body
 	return nil
 }
 
-func (s *testSink) DeadLetter(ctx context.Context, rec *kgo.Record, reason, action string, cause error, done func()) {
+func (s *testSink) SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, done func()) error {
+	s.add(handOver{rec: src, action: a.ID, parked: true, done: done})
+	return nil
+}
+
+func (s *testSink) DeadLetter(ctx context.Context, rec *kgo.Record, reason deadletter.Reason, action string, cause error, done func()) {
 	s.add(handOver{rec: rec, action: action, reason: reason, cause: cause, letter: true, done: done})
 }
 

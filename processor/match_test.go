@@ -6,6 +6,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/prometheus/client_golang/prometheus"
@@ -94,7 +95,7 @@ func TestMatchRenderSend(t *testing.T) {
 	if h, ok := got[key{1, "emails"}]; !ok || h.letter {
 		t.Errorf("offset 1: want a send to emails, got %+v", h)
 	}
-	if h := got[key{1, "by-plan"}]; !h.letter || h.reason != rules.ReasonMapping {
+	if h := got[key{1, "by-plan"}]; !h.letter || h.reason != deadletter.ReasonMapping {
 		t.Errorf("offset 1, by-plan: want a mapping dead letter, got %+v", h)
 	} else if me, ok := errors.AsType[*rules.MappingError](h.cause); !ok || me.Action != "by-plan" {
 		t.Errorf("by-plan dead letter cause = %v, want a *rules.MappingError for by-plan", h.cause)

@@ -18,6 +18,7 @@ import (
 type partition struct {
 	topic    string
 	id       int32
+	parked   bool // a partition of the retry topic: its records are parked events (retry.go)
 	cp       *checkpoint
 	hwm      atomic.Int64 // high watermark from the last fetch; -1 before
 	topicOpt metric.AddOption
@@ -37,6 +38,7 @@ func (p *Processor) newPartition(parent context.Context, cl *kgo.Client, topic s
 	part := &partition{
 		topic:    topic,
 		id:       id,
+		parked:   topic == p.cfg.RetryTopic,
 		topicOpt: metric.WithAttributeSet(attribute.NewSet(attribute.String("topic", topic))),
 		wake:     make(chan struct{}, 1),
 		drain:    make(chan struct{}),

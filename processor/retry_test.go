@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"maps"
 	"testing"
+	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -44,7 +46,7 @@ func TestParkedRecordsGoToTheirActionOnly(t *testing.T) {
 	parked := func(p int32, action string) *kgo.Record {
 		r := &kgo.Record{Topic: retryTopic, Partition: p, Key: []byte(action), Value: value}
 		if action != "" {
-			r.Headers = []kgo.RecordHeader{{Key: headerAction, Value: []byte(action)}}
+			r.Headers = []kgo.RecordHeader{{Key: deadletter.HeaderAction, Value: []byte(action)}}
 		}
 		return r
 	}
@@ -60,6 +62,14 @@ func TestParkedRecordsGoToTheirActionOnly(t *testing.T) {
 		{"action disabled", parked(1, "off"), "off", true},
 		{"no action named", parked(0, ""), "", true},
 	}
+	// A parked event as the sink writes it: handed over as the source
+	// record it carries.
+	source := &kgo.Record{Topic: "events", Partition: 3, Offset: 17, Key: []byte("u1"), Value: value, Timestamp: time.UnixMilli(1_700_000_000_000)}
+	written := deadletter.Park(retryTopic, "a", source)
+	written.Partition = 1
+	if err := c.cl.ProduceSync(ctx, written).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range cases {
 		if err := c.cl.ProduceSync(ctx, tc.rec).FirstErr(); err != nil {
 			t.Fatal(err)
@@ -72,7 +82,7 @@ func TestParkedRecordsGoToTheirActionOnly(t *testing.T) {
 	})
 	c.produce(t, 1, 1, func(int32, int) []byte { return value })
 	// Each parked record once, and the source record to both enabled actions.
-	got := sink.waitFor(t, "every record handed over", count(len(cases)+2))
+	got := sink.waitFor(t, "every record handed over", count(len(cases)+3))
 
 	key := func(r *kgo.Record) string { return fmt.Sprintf("%s/%d@%d", r.Topic, r.Partition, r.Offset) }
 	seen := map[string][]handOver{}
@@ -86,19 +96,23 @@ func TestParkedRecordsGoToTheirActionOnly(t *testing.T) {
 				t.Fatalf("handed over %d times, want once", len(hs))
 			}
 			h := hs[0]
-			if h.action != tc.action || h.letter != tc.letter {
-				t.Errorf("handed over for action %q (dead letter %v), want %q (dead letter %v)", h.action, h.letter, tc.action, tc.letter)
+			if h.action != tc.action || h.letter != tc.letter || h.parked == tc.letter {
+				t.Errorf("handed over for action %q (dead letter %v, parked %v), want %q (dead letter %v)", h.action, h.letter, h.parked, tc.action, tc.letter)
 			}
-			if tc.letter && h.reason != reasonRejected {
-				t.Errorf("dead-letter reason %q, want %q", h.reason, reasonRejected)
+			if tc.letter && h.reason != deadletter.ReasonRejected {
+				t.Errorf("dead-letter reason %q, want %q", h.reason, deadletter.ReasonRejected)
 			}
 		})
+	}
+	if hs := seen["events/3@17"]; len(hs) != 1 || !hs[0].parked || hs[0].action != "a" ||
+		string(hs[0].rec.Key) != "u1" || !hs[0].rec.Timestamp.Equal(source.Timestamp) {
+		t.Errorf("parked event handed over as %+v, want its source record once, to a", hs)
 	}
 	if src := seen[topic+"/0@0"]; len(src) != 2 {
 		t.Errorf("source record handed over %d times, want once per enabled action", len(src))
 	}
 
-	waitTopicCommitted(t, c, "g-retry", retryTopic, map[int32]int64{0: 3, 1: 2})
+	waitTopicCommitted(t, c, "g-retry", retryTopic, map[int32]int64{0: 3, 1: 3})
 }
 
 // waitTopicCommitted polls the group's committed offsets on topic until they

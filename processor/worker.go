@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
 )
@@ -18,7 +19,6 @@ type worker struct {
 	rules    *rules.Store
 	sink     Sink
 	maxBytes int
-	retry    string // the retry topic, whose records are parked events
 	log      *slog.Logger
 	metrics  *telemetry.Metrics
 
@@ -35,7 +35,6 @@ func (p *Processor) newWorker() *worker {
 		rules:    p.cfg.Rules,
 		sink:     p.cfg.Sink,
 		maxBytes: p.cfg.MaxEventBytes,
-		retry:    p.cfg.RetryTopic,
 		log:      p.log,
 		metrics:  p.metrics,
 		matched:  make(map[string]int64),
@@ -83,21 +82,17 @@ func (w *worker) run(part *partition) {
 // record, so a rules change applies between records, never within one), and
 // each match rendered and sent. The record is done when every hand-over is.
 func (w *worker) handle(part *partition, s *slot) {
-	rec := s.rec // s.rec is cleared when done; never read it after settle
-	if rec.Topic == w.retry {
+	if part.parked {
 		w.handleParked(part, s)
 		return
 	}
+	rec := s.rec // s.rec is cleared when done; never read it after settle
 	ctx := part.ctx
 	set := w.rules.Load()
 	// Lazily: object fields are built only if a trigger or mapping reads them.
 	if err := set.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
-		reason := rules.ReasonDecode
-		if pe, ok := errors.AsType[*rules.PoisonError](err); ok {
-			reason = pe.Reason
-		}
 		part.cp.settle(s, 1)
-		w.sink.DeadLetter(ctx, rec, reason, "", err, s.done)
+		w.sink.DeadLetter(ctx, rec, poisonReason(err), "", err, s.done)
 		return
 	}
 	w.matches = set.Match(&w.ev, &w.vm, w.matches[:0], w.onErr)
@@ -109,7 +104,7 @@ func (w *worker) handle(part *partition, s *slot) {
 		// Without one it returns rec.Value itself.
 		url, body, err := a.Render(&w.ev, rec.Value, &w.vm, nil)
 		if err != nil {
-			w.sink.DeadLetter(ctx, rec, rules.ReasonMapping, a.ID, err, s.done) // a *rules.MappingError naming the action and field
+			w.sink.DeadLetter(ctx, rec, deadletter.ReasonMapping, a.ID, err, s.done) // a *rules.MappingError naming the action and field
 			continue
 		}
 		if err := w.sink.Send(ctx, a, url, body, rec, s.done); err != nil {
@@ -122,6 +117,14 @@ func (w *worker) handle(part *partition, s *slot) {
 			return
 		}
 	}
+}
+
+// poisonReason is the dead-letter reason of a record Decode refused.
+func poisonReason(err error) deadletter.Reason {
+	if pe, ok := errors.AsType[*rules.PoisonError](err); ok {
+		return pe.Reason
+	}
+	return deadletter.ReasonDecode
 }
 
 // flushCounts adds the per-action counts gathered since the last flush.

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	json "github.com/goccy/go-json"
+	"github.com/hookstream/hookstream/internal/deadletter"
 )
 
 // Decode fills ev from a record value. It returns a *PoisonError when the value
@@ -35,12 +36,12 @@ func Decode(value []byte, maxBytes int, ev *Event) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			*ev = Event{}
-			err = &PoisonError{Reason: ReasonDecode, Err: fmt.Errorf("invalid JSON: %v", r)}
+			err = &PoisonError{Reason: deadletter.ReasonDecode, Err: fmt.Errorf("invalid JSON: %v", r)}
 		}
 	}()
 	if err := json.UnmarshalOf(value, ev, json.DecodeNoCopyString()); err != nil {
 		*ev = Event{}
-		return &PoisonError{Reason: ReasonDecode, Err: describeJSONError(err)}
+		return &PoisonError{Reason: deadletter.ReasonDecode, Err: describeJSONError(err)}
 	}
 	return nil
 }
@@ -52,15 +53,15 @@ func precheck(value []byte, maxBytes int) error {
 		maxBytes = DefaultMaxEventBytes
 	}
 	if len(value) > maxBytes {
-		return &PoisonError{Reason: ReasonTooLarge, Err: fmt.Errorf("value of %d bytes is over the limit of %d", len(value), maxBytes)}
+		return &PoisonError{Reason: deadletter.ReasonTooLarge, Err: fmt.Errorf("value of %d bytes is over the limit of %d", len(value), maxBytes)}
 	}
 	if !utf8.Valid(value) {
-		return &PoisonError{Reason: ReasonDecode, Err: fmt.Errorf("not valid UTF-8 at byte %d", invalidUTF8At(value))}
+		return &PoisonError{Reason: deadletter.ReasonDecode, Err: fmt.Errorf("not valid UTF-8 at byte %d", invalidUTF8At(value))}
 	}
 	if i := firstNonSpace(value); i == len(value) {
-		return &PoisonError{Reason: ReasonDecode, Err: errors.New("empty value, want a JSON object")}
+		return &PoisonError{Reason: deadletter.ReasonDecode, Err: errors.New("empty value, want a JSON object")}
 	} else if value[i] != '{' {
-		return &PoisonError{Reason: ReasonDecode, Err: fmt.Errorf("not a JSON object: starts with %q", value[i])}
+		return &PoisonError{Reason: deadletter.ReasonDecode, Err: fmt.Errorf("not a JSON object: starts with %q", value[i])}
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hookstream/hookstream/internal/deadletter"
 )
 
 // readEvents returns the sample CDP events in testdata/events, by file name.
@@ -85,27 +87,27 @@ func TestDecodePoison(t *testing.T) {
 		name   string
 		value  string
 		max    int
-		reason string
+		reason deadletter.Reason
 		msg    string // a part of the error text
 	}{
-		{"too large", `{"type":"track","event":"` + strings.Repeat("x", 100) + `"}`, 64, ReasonTooLarge, "over the limit of 64"},
-		{"default limit", `{"a":"` + strings.Repeat("x", DefaultMaxEventBytes) + `"}`, 0, ReasonTooLarge, "over the limit of 1048576"},
-		{"empty", ``, 0, ReasonDecode, "empty value"},
-		{"only spaces", " \n\t", 0, ReasonDecode, "empty value"},
-		{"array", `[{"type":"track"}]`, 0, ReasonDecode, "not a JSON object"},
-		{"string", `"track"`, 0, ReasonDecode, "not a JSON object"},
-		{"number", `42`, 0, ReasonDecode, "not a JSON object"},
-		{"null", `null`, 0, ReasonDecode, "not a JSON object"},
-		{"invalid utf-8", "{\"type\":\"tr\xffck\"}", 0, ReasonDecode, "not valid UTF-8 at byte 11"},
-		{"truncated", `{"type":"track","properties":{"a":`, 0, ReasonDecode, "invalid JSON"},
-		{"trailing data", `{"type":"track"} {}`, 0, ReasonDecode, "invalid JSON"},
-		{"bad literal in unknown field", `{"type":"track","extra":[tru]}`, 0, ReasonDecode, "invalid JSON"},
-		{"raw newline in string", "{\"type\":\"a\nb\"}", 0, ReasonDecode, "invalid JSON"},
-		{"properties not an object", `{"type":"track","properties":"pro"}`, 0, ReasonDecode, `field "properties": want an object, got string`},
-		{"type not a string", `{"type":5}`, 0, ReasonDecode, `field "type": want a string, got number`},
-		{"traits an array", `{"traits":[1]}`, 0, ReasonDecode, `field "traits": want an object, got array`},
-		{"number out of range", `{"properties":{"n":1e400}}`, 0, ReasonDecode, `field "properties.n"`},
-		{"deeply nested", `{"properties":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`, 0, ReasonDecode, "invalid JSON"},
+		{"too large", `{"type":"track","event":"` + strings.Repeat("x", 100) + `"}`, 64, deadletter.ReasonTooLarge, "over the limit of 64"},
+		{"default limit", `{"a":"` + strings.Repeat("x", DefaultMaxEventBytes) + `"}`, 0, deadletter.ReasonTooLarge, "over the limit of 1048576"},
+		{"empty", ``, 0, deadletter.ReasonDecode, "empty value"},
+		{"only spaces", " \n\t", 0, deadletter.ReasonDecode, "empty value"},
+		{"array", `[{"type":"track"}]`, 0, deadletter.ReasonDecode, "not a JSON object"},
+		{"string", `"track"`, 0, deadletter.ReasonDecode, "not a JSON object"},
+		{"number", `42`, 0, deadletter.ReasonDecode, "not a JSON object"},
+		{"null", `null`, 0, deadletter.ReasonDecode, "not a JSON object"},
+		{"invalid utf-8", "{\"type\":\"tr\xffck\"}", 0, deadletter.ReasonDecode, "not valid UTF-8 at byte 11"},
+		{"truncated", `{"type":"track","properties":{"a":`, 0, deadletter.ReasonDecode, "invalid JSON"},
+		{"trailing data", `{"type":"track"} {}`, 0, deadletter.ReasonDecode, "invalid JSON"},
+		{"bad literal in unknown field", `{"type":"track","extra":[tru]}`, 0, deadletter.ReasonDecode, "invalid JSON"},
+		{"raw newline in string", "{\"type\":\"a\nb\"}", 0, deadletter.ReasonDecode, "invalid JSON"},
+		{"properties not an object", `{"type":"track","properties":"pro"}`, 0, deadletter.ReasonDecode, `field "properties": want an object, got string`},
+		{"type not a string", `{"type":5}`, 0, deadletter.ReasonDecode, `field "type": want a string, got number`},
+		{"traits an array", `{"traits":[1]}`, 0, deadletter.ReasonDecode, `field "traits": want an object, got array`},
+		{"number out of range", `{"properties":{"n":1e400}}`, 0, deadletter.ReasonDecode, `field "properties.n"`},
+		{"deeply nested", `{"properties":{"a":` + strings.Repeat("[", 20000) + strings.Repeat("]", 20000) + `}}`, 0, deadletter.ReasonDecode, "invalid JSON"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,7 +171,7 @@ func FuzzDecode(f *testing.F) {
 		err := Decode(data, 4096, &ev)
 		if err != nil {
 			var pe *PoisonError
-			if !errors.As(err, &pe) || (pe.Reason != ReasonDecode && pe.Reason != ReasonTooLarge) {
+			if !errors.As(err, &pe) || (pe.Reason != deadletter.ReasonDecode && pe.Reason != deadletter.ReasonTooLarge) {
 				t.Fatalf("error %v is not a poison error", err)
 			}
 			return

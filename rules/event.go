@@ -1,5 +1,7 @@
 package rules
 
+import "github.com/hookstream/hookstream/internal/deadletter"
+
 // Event is a decoded source record in the Segment/Customer.io CDP shape. It is
 // the environment triggers, payload mappings and URL templates see: fields by
 // their JSON names. The raw record bytes are kept separately for pass-through.
@@ -30,21 +32,15 @@ type Event struct {
 	steps steps // work done by the running evaluation's loops (budget.go)
 }
 
-// PoisonError says why a record cannot be processed at all. Reason is
-// "decode" or "too_large", as written to the dead-letter topic.
+// PoisonError says why a record cannot be processed at all. Reason is the
+// dead-letter reason: deadletter.ReasonDecode or deadletter.ReasonTooLarge.
 type PoisonError struct {
-	Reason string
+	Reason deadletter.Reason
 	Err    error
 }
 
-func (e *PoisonError) Error() string { return e.Reason + ": " + e.Err.Error() }
+func (e *PoisonError) Error() string { return string(e.Reason) + ": " + e.Err.Error() }
 func (e *PoisonError) Unwrap() error { return e.Err }
-
-// Poison reasons, as written to the dead-letter topic.
-const (
-	ReasonDecode   = "decode"
-	ReasonTooLarge = "too_large"
-)
 
 // DefaultMaxEventBytes is the largest record value Decode accepts when the
 // caller passes maxBytes <= 0 (1 MiB, the SPEC's max_event_bytes default).

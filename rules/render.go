@@ -22,9 +22,6 @@ func (e *MappingError) Error() string {
 
 func (e *MappingError) Unwrap() error { return e.Err }
 
-// ReasonMapping is the dead-letter reason for a *MappingError.
-const ReasonMapping = "mapping"
-
 // Render returns the resolved URL and the body bytes for one event: raw as it
 // came when the action has no payload, else the mapped object as JSON
 // (appended to buf[:0], which may be reused). A URL without {{ }} is returned

@@ -21,6 +21,15 @@ type item struct {
 	ctx  context.Context // Send's; see internal/handoff
 }
 
+// source is the event's source record; an event handed over without one is
+// its body at partition and offset -1.
+func (it item) source() *kgo.Record {
+	if it.rec == nil {
+		return &kgo.Record{Value: it.body, Partition: -1, Offset: -1}
+	}
+	return it.rec
+}
+
 // batch is one request's worth of events: one action version, one URL.
 // Its body and Idempotency-Key are fixed when it is formed, so every retry
 // sends the same bytes under the same key.

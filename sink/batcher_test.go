@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/rules"
 )
 
@@ -273,10 +274,10 @@ func TestTooLargeSplitsInHalves(t *testing.T) {
 	}
 	d.wait(t, 4)
 	dead := cl.read(t, "hookstream.dlq", 1)
-	if r, _ := header(dead[0], HeaderReason); r != ReasonRejected || string(dead[0].Key) != "u-2" {
+	if r, _ := header(dead[0], deadletter.HeaderReason); r != string(deadletter.ReasonRejected) || string(dead[0].Key) != "u-2" {
 		t.Fatalf("dead letter %s with reason %q, want u-2 rejected", dead[0].Key, r)
 	}
-	if st, _ := header(dead[0], HeaderStatus); st != "413" {
+	if st, _ := header(dead[0], deadletter.HeaderStatus); st != "413" {
 		t.Fatalf("hookstream-status %q, want 413", st)
 	}
 }

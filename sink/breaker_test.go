@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/rules"
 )
 
@@ -72,7 +73,7 @@ func TestBreakerWaitIsNotAnAttempt(t *testing.T) {
 	send(t, s, a, rc.URL, 1, d)
 	d.wait(t, 1)
 	r := cl.read(t, "hookstream.dlq", 1)[0]
-	attempts, _ := header(r, HeaderAttempts)
+	attempts, _ := header(r, deadletter.HeaderAttempts)
 	requests := int(rc.count.Load())
 	// Two failures open it, then one probe per open_for: about 2 + 3 in 350ms.
 	if n, _ := strconv.Atoi(attempts); n != requests || n < 3 || n > 8 {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"golang.org/x/oauth2"
 )
 
@@ -76,10 +77,10 @@ func (r *runner) deliver(ctx, wait context.Context, b *batch) (unsent []item) {
 				}
 				return r.deliver(ctx, wait, h2)
 			}
-			r.deadLetter(b, ReasonRejected, o)
+			r.deadLetter(b, deadletter.ReasonRejected, o)
 			return nil
 		case classPermanent:
-			r.deadLetter(b, ReasonRejected, o)
+			r.deadLetter(b, deadletter.ReasonRejected, o)
 			return nil
 		}
 		if parked() {
@@ -88,7 +89,7 @@ func (r *runner) deliver(ctx, wait context.Context, b *batch) (unsent []item) {
 		failures++
 		pause := max(backoff(b.p.retry, failures, r.s.jitter), o.retryAfter)
 		if time.Since(first)+pause > b.p.retry.maxDuration {
-			r.deadLetter(b, ReasonRetriesExhausted, o)
+			r.deadLetter(b, deadletter.ReasonRetriesExhausted, o)
 			return nil
 		}
 		r.s.log.Debug("delivery failed, will retry", "action", r.id, "events", len(b.items),

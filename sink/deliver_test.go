@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/rules"
 )
 
@@ -345,7 +346,7 @@ func TestBadURLIsRejected(t *testing.T) {
 	send(t, s, testAction("bad-url", nil), "ftp://files.example/hook", 1, d)
 	d.wait(t, 1)
 	r := cl.read(t, "hookstream.dlq", 1)[0]
-	if reason, _ := header(r, HeaderReason); reason != ReasonRejected {
+	if reason, _ := header(r, deadletter.HeaderReason); reason != string(deadletter.ReasonRejected) {
 		t.Fatalf("reason %q, want rejected", reason)
 	}
 }

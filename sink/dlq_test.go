@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -28,14 +29,14 @@ func TestDeadLetters(t *testing.T) {
 		name       string
 		status     int // receiver's answer; 0 = connection refused
 		retryFor   time.Duration
-		wantReason string
+		wantReason deadletter.Reason
 		wantStatus string // "" = no hookstream-status header
 		wantError  string
 	}{
-		{"400 is rejected at once", http.StatusBadRequest, time.Minute, ReasonRejected, "400", "status 400"},
-		{"404 is rejected at once", http.StatusNotFound, time.Minute, ReasonRejected, "404", "status 404"},
-		{"503 until max_duration", http.StatusServiceUnavailable, 60 * time.Millisecond, ReasonRetriesExhausted, "503", "status 503"},
-		{"connection refused until max_duration", 0, 60 * time.Millisecond, ReasonRetriesExhausted, "", "connect"},
+		{"400 is rejected at once", http.StatusBadRequest, time.Minute, deadletter.ReasonRejected, "400", "status 400"},
+		{"404 is rejected at once", http.StatusNotFound, time.Minute, deadletter.ReasonRejected, "404", "status 404"},
+		{"503 until max_duration", http.StatusServiceUnavailable, 60 * time.Millisecond, deadletter.ReasonRetriesExhausted, "503", "status 503"},
+		{"connection refused until max_duration", 0, 60 * time.Millisecond, deadletter.ReasonRetriesExhausted, "", "connect"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -64,22 +65,22 @@ func TestDeadLetters(t *testing.T) {
 				t.Errorf("source header traceparent = %q, want it kept", tp)
 			}
 			want := map[string]string{
-				HeaderReason:          c.wantReason,
-				HeaderAction:          "crm",
-				HeaderSourceTopic:     "events",
-				HeaderSourcePartition: "0",
-				HeaderSourceOffset:    "3",
+				deadletter.HeaderReason:          string(c.wantReason),
+				deadletter.HeaderAction:          "crm",
+				deadletter.HeaderSourceTopic:     "events",
+				deadletter.HeaderSourcePartition: "0",
+				deadletter.HeaderSourceOffset:    "3",
 			}
 			for k, v := range want {
 				if got, ok := header(r, k); !ok || got != v {
 					t.Errorf("header %s = %q (present %v), want %q", k, got, ok, v)
 				}
 			}
-			st, ok := header(r, HeaderStatus)
+			st, ok := header(r, deadletter.HeaderStatus)
 			if (c.wantStatus == "") == ok || st != c.wantStatus {
 				t.Errorf("hookstream-status = %q (present %v), want %q", st, ok, c.wantStatus)
 			}
-			errText, _ := header(r, HeaderError)
+			errText, _ := header(r, deadletter.HeaderError)
 			if !strings.Contains(errText, c.wantError) {
 				t.Errorf("hookstream-error %q does not say %q", errText, c.wantError)
 			}
@@ -88,8 +89,8 @@ func TestDeadLetters(t *testing.T) {
 					t.Errorf("hookstream-error %q leaks %q", errText, secret)
 				}
 			}
-			attempts, _ := header(r, HeaderAttempts)
-			if n, err := strconv.Atoi(attempts); err != nil || n < 1 || (c.wantReason == ReasonRejected && n != 1) {
+			attempts, _ := header(r, deadletter.HeaderAttempts)
+			if n, err := strconv.Atoi(attempts); err != nil || n < 1 || (c.wantReason == deadletter.ReasonRejected && n != 1) {
 				t.Errorf("hookstream-attempts = %q", attempts)
 			}
 		})
@@ -101,25 +102,25 @@ func TestDeadLetterPoisonRecord(t *testing.T) {
 	s := newSink(t, Config{Producer: cl.producer})
 	d := newDones()
 	rec := &kgo.Record{Topic: "events", Partition: 2, Offset: 41, Key: []byte("k"), Value: []byte("{not json"),
-		Headers: []kgo.RecordHeader{{Key: HeaderReason, Value: []byte("stale")}}}
-	s.DeadLetter(context.Background(), rec, ReasonDecode, "", errors.New("invalid character 'n'"), d.fn("poison"))
+		Headers: []kgo.RecordHeader{{Key: deadletter.HeaderReason, Value: []byte("stale")}}}
+	s.DeadLetter(context.Background(), rec, deadletter.ReasonDecode, "", errors.New("invalid character 'n'"), d.fn("poison"))
 	d.wait(t, 1)
 	r := cl.read(t, "hookstream.dlq", 1)[0]
 	want := map[string]string{
-		HeaderReason: ReasonDecode, HeaderAction: "", HeaderError: "invalid character 'n'",
-		HeaderSourceTopic: "events", HeaderSourcePartition: "2", HeaderSourceOffset: "41", HeaderAttempts: "0",
+		deadletter.HeaderReason: string(deadletter.ReasonDecode), deadletter.HeaderAction: "", deadletter.HeaderError: "invalid character 'n'",
+		deadletter.HeaderSourceTopic: "events", deadletter.HeaderSourcePartition: "2", deadletter.HeaderSourceOffset: "41", deadletter.HeaderAttempts: "0",
 	}
 	for k, v := range want {
 		if got, ok := header(r, k); !ok || got != v {
 			t.Errorf("header %s = %q (present %v), want %q", k, got, ok, v)
 		}
 	}
-	if _, ok := header(r, HeaderStatus); ok {
+	if _, ok := header(r, deadletter.HeaderStatus); ok {
 		t.Error("hookstream-status on a record that never reached an endpoint")
 	}
 	reasons := 0
 	for _, h := range r.Headers {
-		if h.Key == HeaderReason {
+		if h.Key == deadletter.HeaderReason {
 			reasons++
 		}
 	}
@@ -138,14 +139,14 @@ func TestDeadLetterTooLargeForTopic(t *testing.T) {
 	value := make([]byte, 10000) // incompressible, so the broker sees all of it
 	rand.NewChaCha8([32]byte{}).Read(value)
 	rec := &kgo.Record{Topic: "events", Partition: 0, Offset: 9, Key: []byte("big"), Value: value}
-	s.DeadLetter(context.Background(), rec, ReasonTooLarge, "", fmt.Errorf("value of 10000 bytes over max_event_bytes"), d.fn("big"))
+	s.DeadLetter(context.Background(), rec, deadletter.ReasonTooLarge, "", fmt.Errorf("value of 10000 bytes over max_event_bytes"), d.fn("big"))
 	d.wait(t, 1)
 	r := cl.read(t, "hookstream.dlq", 1)[0]
-	if dropped, _ := header(r, HeaderValueDropped); dropped != "10000" || len(r.Value) != 0 || string(r.Key) != "big" {
+	if dropped, _ := header(r, deadletter.HeaderValueDropped); dropped != "10000" || len(r.Value) != 0 || string(r.Key) != "big" {
 		t.Fatalf("dead letter key %q, value of %d bytes, %s=%q; want the key kept and the value dropped",
-			r.Key, len(r.Value), HeaderValueDropped, dropped)
+			r.Key, len(r.Value), deadletter.HeaderValueDropped, dropped)
 	}
-	if off, _ := header(r, HeaderSourceOffset); off != "9" {
+	if off, _ := header(r, deadletter.HeaderSourceOffset); off != "9" {
 		t.Fatalf("source offset %q, want 9", off)
 	}
 }
@@ -169,7 +170,7 @@ func TestDeadLetterWriteIsRetried(t *testing.T) {
 	s := newSink(t, Config{Producer: p, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	d := newDones()
 	_, rec := event(1)
-	s.DeadLetter(context.Background(), rec, ReasonMapping, "crm", errors.New("payload: plan"), d.fn("e1"))
+	s.DeadLetter(context.Background(), rec, deadletter.ReasonMapping, "crm", errors.New("payload: plan"), d.fn("e1"))
 	select {
 	case <-d.ch:
 		t.Fatal("done called before the dead letter was written")
@@ -181,10 +182,10 @@ func TestDeadLetterWriteIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.wait(t, 1)
-	if r, _ := header(cl.read(t, "hookstream.dlq", 1)[0], HeaderReason); r != ReasonMapping {
+	if r, _ := header(cl.read(t, "hookstream.dlq", 1)[0], deadletter.HeaderReason); r != string(deadletter.ReasonMapping) {
 		t.Fatalf("reason %q", r)
 	}
-	if !strings.Contains(logs.String(), "dead letter write failed, will retry") {
+	if !strings.Contains(logs.String(), "topic write failed, will retry") {
 		t.Fatalf("the write never failed, so its retry was not tested; logs:\n%s", logs)
 	}
 }
@@ -220,9 +221,9 @@ func TestRefusedEndpointIsRejectedWithoutRequest(t *testing.T) {
 	send(t, s, testAction("private", nil), rc.URL, 1, d)
 	d.wait(t, 1)
 	r := cl.read(t, "hookstream.dlq", 1)[0]
-	reason, _ := header(r, HeaderReason)
-	attempts, _ := header(r, HeaderAttempts)
-	if reason != ReasonRejected || attempts != "1" {
+	reason, _ := header(r, deadletter.HeaderReason)
+	attempts, _ := header(r, deadletter.HeaderAttempts)
+	if reason != string(deadletter.ReasonRejected) || attempts != "1" {
 		t.Fatalf("reason %q after %s attempts, want rejected at once", reason, attempts)
 	}
 	if n := rc.count.Load(); n != 0 {

@@ -58,27 +58,30 @@
 // else that sends on an action's behalf uses the same transport.
 //
 // Dead letters (dlq.go) keep the source record's key, value and headers and
-// add hookstream-* headers saying why. A failed write is retried with
-// backoff; done is only called after the broker acknowledged it.
+// add hookstream-* headers saying why; their format, like that of parked
+// events, is internal/deadletter's. Both are written by one acked topic
+// writer (writer.go): a failed write is retried with backoff, and done is
+// only called after the broker acknowledged it.
 //
 // Flush and Close make shutdown exact: Flush sends every partial batch and
 // waits for the events handed over before it; Close then stops every
 // goroutine. Events still undelivered are left undone, so their offsets are
 // not committed and a restart delivers them again (at-least-once).
 //
-// Isolation (park.go; the retry topic's records in retrytopic.go): an action whose endpoint has failed for longer than
-// retry.park_after — or that is failing and holds Config.MaxBuffered
-// events, where Send would otherwise block and stall every other action of
-// the caller — parks. Its requests stop at their next wait, and their
-// events, the queued ones and every later one are written to the retry
-// topic in source order, keyed by the action id so that they share one
-// partition, with the source record's value and headers and headers naming
-// the action and the source; each is done once the write is acknowledged.
-// The processor reads the retry topic back and hands each event to Send,
-// which routes it to the action's retry lane: a second runner with the
-// same breaker that delivers but never parks, so while the endpoint is
-// down the lane holds its events (it never blocks Send: the processor
-// bounds them by pausing the retry partition). The action delivers
-// directly again only once the group's committed offsets on the retry topic (Config.Group) show that
-// everything it parked is done, so no new event overtakes a parked one.
+// Isolation (park.go; the retry lane in retrytopic.go): an action whose
+// endpoint has failed for longer than retry.park_after — or that is failing
+// and holds Config.MaxBuffered events, where Send would otherwise block and
+// stall every other action of the caller — parks. Its requests stop at
+// their next wait, and their events, the queued ones and every later one
+// are written to the retry topic in source order, keyed by the action id so
+// that they share one partition, with the source record's value and
+// headers and headers naming the action and the source; each is done once
+// the write is acknowledged. The processor reads the retry topic back and
+// hands each event's source record to SendParked, which routes it to the
+// action's retry lane: a second runner with the same breaker that delivers
+// but never parks, so while the endpoint is down the lane holds its events
+// (it never blocks: the processor bounds them by pausing the retry
+// partition). The action delivers directly again only once the group's
+// committed offsets on the retry topic (Config.Group) show that everything
+// it parked is done, so no new event overtakes a parked one.
 package sink

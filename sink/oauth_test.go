@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 )
@@ -152,10 +153,10 @@ func TestOAuth2RefusedTokenIsRefreshedOnce(t *testing.T) {
 	rc.next(t)
 	rc.none(t, 100*time.Millisecond)
 	dl := cl.read(t, "hookstream.dlq", 1)[0]
-	if reason, _ := header(dl, HeaderReason); reason != ReasonRejected {
+	if reason, _ := header(dl, deadletter.HeaderReason); reason != string(deadletter.ReasonRejected) {
 		t.Errorf("dead letter reason %q, want rejected", reason)
 	}
-	if status, _ := header(dl, HeaderStatus); status != "401" {
+	if status, _ := header(dl, deadletter.HeaderStatus); status != "401" {
 		t.Errorf("dead letter status %q, want 401", status)
 	}
 	if got := ts.issued.Load(); got != 3 {
@@ -215,12 +216,12 @@ func TestOAuth2TokenEndpointRefused(t *testing.T) {
 		name     string
 		tokenURL string
 		egress   Egress
-		reason   string
+		reason   deadletter.Reason
 		errText  string
 	}{
-		{"nothing listening", "http://" + closed + "/token", Egress{}, ReasonRetriesExhausted, "auth token from " + closed + ": "},
+		{"nothing listening", "http://" + closed + "/token", Egress{}, deadletter.ReasonRetriesExhausted, "auth token from " + closed + ": "},
 		{"refused by the delivery policy", "http://localhost:" + port + "/token", Egress{AllowedHosts: []string{"127.0.0.1"}},
-			ReasonRejected, "auth token from localhost:" + port + ": host localhost is not in delivery.allowed_hosts"},
+			deadletter.ReasonRejected, "auth token from localhost:" + port + ": host localhost is not in delivery.allowed_hosts"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,9 +233,9 @@ func TestOAuth2TokenEndpointRefused(t *testing.T) {
 			send(t, s, a, rc.URL, 0, d)
 			d.wait(t, 1)
 			dl := cl.read(t, "hookstream.dlq", 1)[0]
-			reason, _ := header(dl, HeaderReason)
-			errText, _ := header(dl, HeaderError)
-			if reason != tt.reason || !strings.Contains(errText, tt.errText) {
+			reason, _ := header(dl, deadletter.HeaderReason)
+			errText, _ := header(dl, deadletter.HeaderError)
+			if deadletter.Reason(reason) != tt.reason || !strings.Contains(errText, tt.errText) {
 				t.Errorf("dead letter %s: %q, want %s: %q", reason, errText, tt.reason, tt.errText)
 			}
 			var all bytes.Buffer

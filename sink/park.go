@@ -3,31 +3,21 @@ package sink
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/handoff"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// Headers of a parked event besides the source record's own. HeaderAction,
-// HeaderSourceTopic, HeaderSourcePartition and HeaderSourceOffset, shared
-// with dead letters, name the action and where the event came from.
 const (
-	// HeaderSourceKey holds the source record's key: a parked event's own
-	// key is its action's id. Absent when the source record had no key.
-	HeaderSourceKey = "hookstream-source-key"
-	// HeaderSourceTimestamp holds the source record's timestamp in unix
-	// milliseconds, in case the retry topic stamps records itself
-	// (LogAppendTime).
-	HeaderSourceTimestamp = "hookstream-source-timestamp"
-)
-
-const (
-	defaultRetryTopic = "hookstream.retry"
-	defaultParkAfter  = 30 * time.Second
+	defaultParkAfter = 30 * time.Second
 
 	// parkCheckEvery is how often a parked action reads the group's
 	// committed offsets on the retry topic to learn how far its parked
@@ -150,7 +140,7 @@ func (pk *parking) wakeC() <-chan struct{} {
 }
 
 // retryTopic is where parked events go.
-func (s *Sink) retryTopic() string { return cmp.Or(s.cfg.RetryTopic, defaultRetryTopic) }
+func (s *Sink) retryTopic() string { return cmp.Or(s.cfg.RetryTopic, deadletter.DefaultRetryTopic) }
 
 // health is the parking state that this runner's answers count for: its
 // own, or its source runner's for a retry lane.
@@ -346,11 +336,37 @@ func (r *runner) writePending() {
 			r.s.abandon(it)
 			continue
 		}
-		r.s.produceDead(&pendingDead{ctx: r.s.ctx, rec: parkRecord(topic, r.id, it), it: it,
-			l: letter{reason: "parked", action: r.id}, park: r})
+		r.writePark(topic, it)
 		pk.unacked++
 	}
 	pk.pending = pk.pending[:0]
+}
+
+// writePark writes one event to the retry topic. An event the topic refuses
+// as too large is dead-lettered as rejected instead, rather than hold its
+// source partition for good.
+func (r *runner) writePark(topic string, it item) {
+	r.s.writer.write(&write{
+		ctx: r.s.ctx,
+		rec: deadletter.Park(topic, r.id, it.source()),
+		failed: func(_ *kgo.Record, err error) (again, now bool) {
+			return !errors.Is(err, kerr.MessageTooLarge), false
+		},
+		log: []any{"action", r.id, "parked", true},
+		done: func(rec *kgo.Record, err error) {
+			switch {
+			case err == nil:
+				r.parkWritten(it, rec)
+			case errors.Is(err, kerr.MessageTooLarge):
+				r.parkWritten(it, nil)
+				r.s.writeDead(r.s.ctx, it, letter{reason: deadletter.ReasonRejected, action: r.id,
+					cause: fmt.Errorf("park in %s: %w", topic, err)})
+			default:
+				r.s.abandon(it)
+				r.parkWritten(it, nil)
+			}
+		},
+	})
 }
 
 // parkWritten is called by the producer when a park write ended: rec is

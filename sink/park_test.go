@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/handoff"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -29,55 +30,6 @@ func parkAction(id string) *rules.Compiled {
 		a.Retry.ParkAfter = rules.Duration(200 * time.Millisecond)
 		a.Breaker = rules.Breaker{Failures: 2, OpenFor: rules.Duration(100 * time.Millisecond)}
 	})
-}
-
-func TestParkRecordKeepsTheSourceRecord(t *testing.T) {
-	ts := time.UnixMilli(1_700_000_000_123)
-	cases := []struct {
-		name string
-		src  *kgo.Record
-	}{
-		{"keyed with headers", &kgo.Record{Topic: "events", Partition: 7, Offset: 42, Key: []byte("u-1"), Value: []byte(`{"a":1}`),
-			Timestamp: ts, Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-abc-def-01")}}}},
-		{"no key", &kgo.Record{Topic: "events", Partition: 0, Offset: 0, Value: []byte(`{}`), Timestamp: ts}},
-		{"empty key", &kgo.Record{Topic: "other", Partition: 2, Offset: 9, Key: []byte{}, Value: []byte(`{}`), Timestamp: ts}},
-		{"own headers of an earlier dead letter are dropped", &kgo.Record{Topic: "events", Partition: 1, Offset: 5, Value: []byte(`{}`), Timestamp: ts,
-			Headers: []kgo.RecordHeader{{Key: HeaderReason, Value: []byte("rejected")}, {Key: HeaderAction, Value: []byte("old")}, {Key: "x", Value: []byte("y")}}}},
-	}
-	s := &Sink{}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			out := parkRecord(retryTopic, "crm", item{rec: c.src})
-			if out.Topic != retryTopic || string(out.Key) != "crm" || string(out.Value) != string(c.src.Value) || !out.Timestamp.Equal(ts) {
-				t.Fatalf("parked record %s key %q value %s at %v", out.Topic, out.Key, out.Value, out.Timestamp)
-			}
-			if v, _ := header(out, HeaderAction); v != "crm" {
-				t.Errorf("%s = %q, want crm", HeaderAction, v)
-			}
-			// Read back, as the processor hands it over: its own coordinates
-			// in the retry topic, and a timestamp of its own.
-			out.Partition, out.Offset, out.Timestamp = 2, 1000, time.Now()
-			back := s.sourceOf(out)
-			if back.Topic != c.src.Topic || back.Partition != c.src.Partition || back.Offset != c.src.Offset {
-				t.Errorf("restored %s/%d@%d, want %s/%d@%d", back.Topic, back.Partition, back.Offset, c.src.Topic, c.src.Partition, c.src.Offset)
-			}
-			if (back.Key == nil) != (c.src.Key == nil) || string(back.Key) != string(c.src.Key) {
-				t.Errorf("restored key %q (nil %v), want %q (nil %v)", back.Key, back.Key == nil, c.src.Key, c.src.Key == nil)
-			}
-			if !back.Timestamp.Equal(ts) {
-				t.Errorf("restored timestamp %v, want %v", back.Timestamp, ts)
-			}
-			var want []kgo.RecordHeader
-			for _, h := range c.src.Headers {
-				if !ownHeader(h.Key) {
-					want = append(want, h)
-				}
-			}
-			if fmt.Sprint(back.Headers) != fmt.Sprint(want) && len(back.Headers)+len(want) > 0 {
-				t.Errorf("restored headers %v, want %v", back.Headers, want)
-			}
-		})
-	}
 }
 
 // retryReader plays the processor's part for the retry topic: it reads the
@@ -105,7 +57,7 @@ func newRetryReader(t *testing.T, cl *cluster, group string) *retryReader {
 }
 
 // handBack reads n parked events and hands each to s for a, as the
-// processor would: the retry record itself, its value as the body.
+// processor would: the source record it carries, its value as the body.
 func (rr *retryReader) handBack(t *testing.T, s *Sink, a *rules.Compiled, url string, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -117,7 +69,7 @@ func (rr *retryReader) handBack(t *testing.T, s *Sink, a *rules.Compiled, url st
 		}
 		for _, rec := range fs.Records() {
 			got++
-			if err := s.Send(ctx, a, url, rec.Value, rec, func() { rr.done <- rec }); err != nil {
+			if err := s.SendParked(ctx, a, url, rec.Value, deadletter.Decode(rec).Source, func() { rr.done <- rec }); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -171,10 +123,10 @@ func TestParkedActionDeliversFromTheRetryTopicInOrderThenDirectly(t *testing.T) 
 		if r.Partition != parked[0].Partition {
 			t.Fatalf("parked events spread over partitions %d and %d; one action's must share one", parked[0].Partition, r.Partition)
 		}
-		if off, _ := header(r, HeaderSourceOffset); off != fmt.Sprint(i) {
+		if off, _ := header(r, deadletter.HeaderSourceOffset); off != fmt.Sprint(i) {
 			t.Fatalf("parked event %d has source offset %s: out of order", i, off)
 		}
-		if act, _ := header(r, HeaderAction); act != "crm" {
+		if act, _ := header(r, deadletter.HeaderAction); act != "crm" {
 			t.Fatalf("parked event names action %q", act)
 		}
 	}
@@ -324,7 +276,7 @@ func TestFailedParkWriteLeavesTheEventUndone(t *testing.T) {
 	d := newDones()
 	send(t, s, parkAction("crm"), rc.URL, 1, d)
 	eventually(t, "a failed park write", func() bool {
-		return strings.Contains(logs.String(), "dead letter write failed, will retry") && strings.Contains(logs.String(), retryTopic)
+		return strings.Contains(logs.String(), "topic write failed, will retry") && strings.Contains(logs.String(), retryTopic)
 	})
 	if n := d.count("e1"); n != 0 {
 		t.Fatalf("done called %d times while its park write fails", n)
@@ -340,24 +292,26 @@ func TestParkedEventDeadLettersAsItsSourceRecord(t *testing.T) {
 	cl := newCluster(t, kfake.SeedTopics(1, retryTopic))
 	s := newSink(t, Config{Producer: cl.producer, Group: "g-dl"})
 	body, src := event(7)
-	parked := parkRecord(retryTopic, "crm", item{rec: src})
+	parked := deadletter.Park(retryTopic, "crm", src)
 	parked.Partition, parked.Offset = 0, 99
 	d := newDones()
-	s.DeadLetter(context.Background(), parked, ReasonRejected, "crm", errors.New("action crm no longer exists"), d.fn("e7"))
+	// As the processor hands it over: the source record the parked one
+	// carries.
+	s.DeadLetter(context.Background(), deadletter.Decode(parked).Source, deadletter.ReasonRejected, "crm", errors.New("action crm no longer exists"), d.fn("e7"))
 	d.wait(t, 1)
 	dl := cl.read(t, "hookstream.dlq", 1)[0]
 	if string(dl.Key) != string(src.Key) || string(dl.Value) != string(body) {
 		t.Errorf("dead letter key %q value %s, want the source record's", dl.Key, dl.Value)
 	}
-	want := map[string]string{HeaderSourceTopic: "events", HeaderSourcePartition: "0", HeaderSourceOffset: "7",
-		HeaderAction: "crm", HeaderReason: ReasonRejected, "traceparent": "00-abc-def-01"}
+	want := map[string]string{deadletter.HeaderSourceTopic: "events", deadletter.HeaderSourcePartition: "0", deadletter.HeaderSourceOffset: "7",
+		deadletter.HeaderAction: "crm", deadletter.HeaderReason: string(deadletter.ReasonRejected), "traceparent": "00-abc-def-01"}
 	for k, v := range want {
 		if got, _ := header(dl, k); got != v {
 			t.Errorf("header %s = %q, want %q", k, got, v)
 		}
 	}
-	if _, ok := header(dl, HeaderSourceKey); ok {
-		t.Errorf("dead letter carries %s", HeaderSourceKey)
+	if _, ok := header(dl, deadletter.HeaderSourceKey); ok {
+		t.Errorf("dead letter carries %s", deadletter.HeaderSourceKey)
 	}
 }
 
@@ -422,9 +376,9 @@ func TestRetryLaneNeverBlocksSend(t *testing.T) {
 	const n = 3 * inQueue
 	for i := range n {
 		_, src := event(i)
-		rec := parkRecord(retryTopic, "crm", item{rec: src})
+		rec := deadletter.Park(retryTopic, "crm", src)
 		rec.Partition, rec.Offset = 0, int64(i)
-		if err := s.Send(ctx, a, rc.URL, rec.Value, rec, d.fn(fmt.Sprint(i))); err != nil {
+		if err := s.SendParked(ctx, a, rc.URL, rec.Value, deadletter.Decode(rec).Source, d.fn(fmt.Sprint(i))); err != nil {
 			t.Fatalf("send of parked event %d: %v", i, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -167,9 +168,9 @@ func TestRetryLaneLimitFollowsItsPartitions(t *testing.T) {
 		// Parked events of all four source partitions, read back.
 		body, src := event(i)
 		src.Partition = int32(i % 4)
-		rec := parkRecord("hookstream.retry", a.ID, item{body: body, rec: src})
+		rec := deadletter.Park("hookstream.retry", a.ID, src)
 		rec.Partition, rec.Offset = 0, int64(i)
-		if err := s.Send(context.Background(), a, rc.URL, body, rec, d.fn(fmt.Sprint(i))); err != nil {
+		if err := s.SendParked(context.Background(), a, rc.URL, body, deadletter.Decode(rec).Source, d.fn(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}

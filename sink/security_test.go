@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/rules"
 )
 
@@ -47,9 +48,9 @@ func TestRedirectsAreNeverFollowed(t *testing.T) {
 				send(t, s, testAction("moved", nil), redirect.URL+"/in", 1, d)
 				d.wait(t, 1)
 				r := cl.read(t, "hookstream.dlq", 1)[0]
-				reason, _ := header(r, HeaderReason)
-				status, _ := header(r, HeaderStatus)
-				if reason != ReasonRejected || status != strconv.Itoa(tt.status) {
+				reason, _ := header(r, deadletter.HeaderReason)
+				status, _ := header(r, deadletter.HeaderStatus)
+				if reason != string(deadletter.ReasonRejected) || status != strconv.Itoa(tt.status) {
 					t.Errorf("dead letter reason %q status %q, want rejected %d", reason, status, tt.status)
 				}
 				if n := redirect.count.Load(); n != 1 {
@@ -94,10 +95,10 @@ func newEndless(t *testing.T, status int) *endless {
 func TestResponseBodiesAreReadThroughALimit(t *testing.T) {
 	tests := []struct {
 		status int
-		reason string // "" = delivered
+		reason deadletter.Reason // "" = delivered
 	}{
 		{http.StatusOK, ""},
-		{http.StatusBadRequest, ReasonRejected},
+		{http.StatusBadRequest, deadletter.ReasonRejected},
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
@@ -113,10 +114,10 @@ func TestResponseBodiesAreReadThroughALimit(t *testing.T) {
 			}
 			if tt.reason != "" {
 				r := cl.read(t, "hookstream.dlq", 1)[0]
-				if reason, _ := header(r, HeaderReason); reason != tt.reason {
+				if reason, _ := header(r, deadletter.HeaderReason); deadletter.Reason(reason) != tt.reason {
 					t.Errorf("reason %q, want %q", reason, tt.reason)
 				}
-				if msg, _ := header(r, HeaderError); strings.Contains(msg, "xxxx") {
+				if msg, _ := header(r, deadletter.HeaderError); strings.Contains(msg, "xxxx") {
 					t.Errorf("hookstream-error holds the response body: %.80q", msg)
 				}
 			}

@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -21,9 +22,9 @@ func (s *Sink) startSeries(id string, at actionAttrs) {
 	m := s.metrics
 	m.EventsDelivered.Add(ctx, 0, at.action)
 	m.EventsParked.Add(ctx, 0, at.action)
-	for _, reason := range []string{ReasonRejected, ReasonRetriesExhausted, ReasonMapping} {
+	for _, reason := range []deadletter.Reason{deadletter.ReasonRejected, deadletter.ReasonRetriesExhausted, deadletter.ReasonMapping} {
 		m.EventsDeadLettered.Add(ctx, 0, metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("action", id), attribute.String("reason", reason))))
+			attribute.String("action", id), attribute.String("reason", string(reason)))))
 	}
 	for _, code := range []string{"2xx", "4xx", "5xx", "error"} {
 		m.Deliveries.Add(ctx, 0, at.codes[code])

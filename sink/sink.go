@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -20,8 +21,8 @@ import (
 // Config is everything a Sink needs. Zero values are documented defaults.
 type Config struct {
 	Producer   *kgo.Client // writes dead letters and parked events; required
-	DLQTopic   string      // default "hookstream.dlq"
-	RetryTopic string      // default "hookstream.retry"
+	DLQTopic   string      // default deadletter.DefaultTopic
+	RetryTopic string      // default deadletter.DefaultRetryTopic
 	// Group is the consumer group that reads RetryTopic. A parked action
 	// reads the group's committed offsets there to learn when its parked
 	// events are delivered, and only then delivers directly again (see
@@ -71,11 +72,11 @@ type Sink struct {
 	jitter      func(time.Duration) time.Duration
 	tracer      trace.Tracer
 
-	ctx     context.Context // ends when Close gives up on what is left
-	cancel  context.CancelFunc
-	track   tracker
-	retrier *dlqRetrier
-	wg      sync.WaitGroup
+	ctx    context.Context // ends when Close gives up on what is left
+	cancel context.CancelFunc
+	track  tracker
+	writer *topicWriter // dead letters and parked events
+	wg     sync.WaitGroup
 
 	share atomic.Pointer[share] // this worker's part of every rate_limit (ratelimit.go)
 
@@ -113,7 +114,7 @@ func New(cfg Config) *Sink {
 		s.metrics = telemetry.Noop()
 	}
 	if s.dlqTopic == "" {
-		s.dlqTopic = "hookstream.dlq"
+		s.dlqTopic = deadletter.DefaultTopic
 	}
 	if s.userAgent == "" {
 		s.userAgent = "hookstream/dev"
@@ -133,8 +134,8 @@ func New(cfg Config) *Sink {
 		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.retrier = &dlqRetrier{s: s, wake: make(chan struct{}, 1)}
-	s.wg.Go(func() { s.retrier.run(s.ctx) })
+	s.writer = newTopicWriter(s.ctx, cfg.Producer, s.log)
+	s.wg.Go(s.writer.run)
 	return s
 }
 
@@ -146,17 +147,27 @@ func New(cfg Config) *Sink {
 // done is never called. A ctx marked with internal/handoff.Withdrawable
 // that ends later, before the event is sent or parked, withdraws it: done
 // is never called either (the processor marks a partition's context so,
-// and its next owner delivers the event). A record of Config.RetryTopic is
-// a parked event
-// read back: it goes to the action's retry lane (park.go), which delivers
-// it but never parks it again.
+// and its next owner delivers the event).
 func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error {
+	return s.send(ctx, a, url, body, rec, done, false)
+}
+
+// SendParked is Send for an event read back from the retry topic: src is
+// its source record, as internal/deadletter.Decode restores it, so that the
+// Idempotency-Key, trace links, latency and any dead letter are the source
+// event's. It goes through the action's retry lane (retrytopic.go), which
+// delivers it but never parks it again, and never blocks.
+func (s *Sink) SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, done func()) error {
+	return s.send(ctx, a, url, body, src, done, true)
+}
+
+func (s *Sink) send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func(), parked bool) error {
 	if a == nil {
 		return errors.New("send: nil action")
 	}
 	r, err := s.runner(a.ID)
-	if err == nil {
-		r, rec, err = s.lane(r, rec) // a parked event read back goes through the retry lane
+	if err == nil && parked {
+		r, err = s.lane(r)
 	}
 	if err != nil {
 		return fmt.Errorf("send to action %s: %w", a.ID, err)

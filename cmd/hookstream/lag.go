@@ -14,6 +14,7 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/processor"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/hookstream/hookstream/rules/topic"
@@ -23,12 +24,6 @@ import (
 
 // lagTimeout bounds `hookstream lag`'s work with the brokers.
 const lagTimeout = 30 * time.Second
-
-// Headers of a parked event that `lag` reads (the sink writes them).
-const (
-	headerAction          = "hookstream-action"
-	headerSourceTimestamp = "hookstream-source-timestamp"
-)
 
 // lagPartition is one row of `hookstream lag`, and its JSON form.
 type lagPartition struct {
@@ -236,7 +231,7 @@ func measureLag(ctx context.Context, opts []kgo.Opt, cfg *config.Config, set *ru
 		row.OldestAgeSeconds = &age
 		if row.Topic == retry {
 			for _, r := range got {
-				if id := recordHeader(r, headerAction); id != "" {
+				if id := deadletter.Decode(r).Action; id != "" {
 					note(id, parkedTime(r), true, r)
 				}
 			}
@@ -311,21 +306,7 @@ func readRanges(ctx context.Context, opts []kgo.Opt, from map[string]map[int32]k
 }
 
 // parkedTime is when a parked event's source record was written.
-func parkedTime(r *kgo.Record) time.Time {
-	if ms, err := strconv.ParseInt(recordHeader(r, headerSourceTimestamp), 10, 64); err == nil {
-		return time.UnixMilli(ms)
-	}
-	return r.Timestamp
-}
-
-func recordHeader(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
+func parkedTime(r *kgo.Record) time.Time { return deadletter.Decode(r).Source.Timestamp }
 
 // printLag writes the report as two tables.
 func printLag(c *cli, rep *lagReport) error {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookstream/hookstream/internal/deadletter"
 )
 
 // Config is everything `hookstream run` is configured with. The yaml tags are
@@ -90,8 +92,8 @@ func Default() Config {
 			Topics:     []string{"events"},
 			Group:      "hookstream",
 			RulesTopic: "hookstream.rules",
-			DLQTopic:   "hookstream.dlq",
-			RetryTopic: "hookstream.retry",
+			DLQTopic:   deadletter.DefaultTopic,
+			RetryTopic: deadletter.DefaultRetryTopic,
 
 			SessionTimeout: 45 * time.Second,
 		},
