@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 )
@@ -69,14 +70,14 @@ func TestMutualTLS(t *testing.T) {
 	tests := []struct {
 		id, url string
 		edit    func(a *rules.Compiled)
-		reason  string // "" delivered
+		reason  deadletter.Reason // "" delivered
 		errText string
 	}{
 		{"right-cert", srv.URL, tlsOf(t, &rules.TLS{CAFile: caFile, CertFile: cert, KeyFile: key}), "", ""},
-		{"no-cert", srv.URL, tlsOf(t, &rules.TLS{CAFile: caFile}), ReasonRejected, "the server wants a client certificate it trusts (tls.cert_file, tls.key_file)"},
-		{"foreign-cert", srv.URL, tlsOf(t, &rules.TLS{CAFile: caFile, CertFile: foreignCert, KeyFile: foreignKey}), ReasonRejected, "the server wants a client certificate it trusts"},
-		{"untrusted-server", srv.URL, func(*rules.Compiled) {}, ReasonRejected, "signed by an authority this action does not trust (tls.ca_file)"},
-		{"broken-connection", "https://" + broken.Addr().String() + "/", tlsOf(t, &rules.TLS{CAFile: caFile}), ReasonRetriesExhausted, ""},
+		{"no-cert", srv.URL, tlsOf(t, &rules.TLS{CAFile: caFile}), deadletter.ReasonRejected, "the server wants a client certificate it trusts (tls.cert_file, tls.key_file)"},
+		{"foreign-cert", srv.URL, tlsOf(t, &rules.TLS{CAFile: caFile, CertFile: foreignCert, KeyFile: foreignKey}), deadletter.ReasonRejected, "the server wants a client certificate it trusts"},
+		{"untrusted-server", srv.URL, func(*rules.Compiled) {}, deadletter.ReasonRejected, "signed by an authority this action does not trust (tls.ca_file)"},
+		{"broken-connection", "https://" + broken.Addr().String() + "/", tlsOf(t, &rules.TLS{CAFile: caFile}), deadletter.ReasonRetriesExhausted, ""},
 	}
 	d := newDones()
 	for i, tt := range tests {
@@ -95,24 +96,24 @@ func TestMutualTLS(t *testing.T) {
 		for _, kv := range dl.Headers {
 			h[kv.Key] = string(kv.Value)
 		}
-		letters[h[HeaderAction]] = h
+		letters[h[deadletter.HeaderAction]] = h
 	}
 	for _, tt := range tests {
 		dl, ok := letters[tt.id]
-		t.Logf("%s: %s %q after %s attempts", tt.id, dl[HeaderReason], dl[HeaderError], dl[HeaderAttempts])
+		t.Logf("%s: %s %q after %s attempts", tt.id, dl[deadletter.HeaderReason], dl[deadletter.HeaderError], dl[deadletter.HeaderAttempts])
 		switch {
 		case tt.reason == "" && ok:
 			t.Errorf("%s: dead-lettered: %v", tt.id, dl)
 		case tt.reason == "":
 		case !ok:
 			t.Errorf("%s: no dead letter", tt.id)
-		case dl[HeaderReason] != tt.reason || !strings.Contains(dl[HeaderError], tt.errText):
-			t.Errorf("%s: dead letter %s: %q, want %s: %q", tt.id, dl[HeaderReason], dl[HeaderError], tt.reason, tt.errText)
-		case tt.reason == ReasonRejected && dl[HeaderAttempts] != "1":
-			t.Errorf("%s: %s attempts, want 1: a certificate problem is not retried", tt.id, dl[HeaderAttempts])
-		case tt.reason == ReasonRetriesExhausted:
-			if n, _ := strconv.Atoi(dl[HeaderAttempts]); n < 2 {
-				t.Errorf("%s: %s attempts, want the broken handshake retried", tt.id, dl[HeaderAttempts])
+		case dl[deadletter.HeaderReason] != string(tt.reason) || !strings.Contains(dl[deadletter.HeaderError], tt.errText):
+			t.Errorf("%s: dead letter %s: %q, want %s: %q", tt.id, dl[deadletter.HeaderReason], dl[deadletter.HeaderError], tt.reason, tt.errText)
+		case tt.reason == deadletter.ReasonRejected && dl[deadletter.HeaderAttempts] != "1":
+			t.Errorf("%s: %s attempts, want 1: a certificate problem is not retried", tt.id, dl[deadletter.HeaderAttempts])
+		case tt.reason == deadletter.ReasonRetriesExhausted:
+			if n, _ := strconv.Atoi(dl[deadletter.HeaderAttempts]); n < 2 {
+				t.Errorf("%s: %s attempts, want the broken handshake retried", tt.id, dl[deadletter.HeaderAttempts])
 			}
 		}
 	}
