@@ -119,18 +119,30 @@ func (rv *receiver) requests() []request {
 // waitFor blocks until cond holds for the requests seen, or fails the test.
 func (rv *receiver) waitFor(t *testing.T, what string, cond func([]request) bool) []request {
 	t.Helper()
+	var reqs []request
+	rv.await(t, what, func() bool {
+		reqs = rv.requests()
+		return cond(reqs)
+	})
+	return reqs
+}
+
+// await blocks until cond holds, looking again after every request the
+// receiver answers, or fails the test.
+func (rv *receiver) await(t *testing.T, what string, cond func() bool) {
+	t.Helper()
 	deadline := time.After(kafkatest.WaitTimeout)
 	for {
 		rv.mu.Lock()
-		reqs, changed := append([]request(nil), rv.reqs...), rv.changed
+		changed, n := rv.changed, len(rv.reqs)
 		rv.mu.Unlock()
-		if cond(reqs) {
-			return reqs
+		if cond() {
+			return
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			t.Fatalf("waiting for %s: gave up after %s with %d requests", what, kafkatest.WaitTimeout, len(reqs))
+			t.Fatalf("waiting for %s: gave up after %s with %d requests", what, kafkatest.WaitTimeout, n)
 		}
 	}
 }

@@ -19,12 +19,14 @@ import (
 )
 
 // isolationRules: A and B each take half of the events; A parks one second
-// after its endpoint starts failing.
+// after its endpoint starts failing. A's timeout outlasts the test, so a
+// request its endpoint holds stays in flight until released.
 const isolationRules = `actions:
 - id: a
   trigger: event == "A"
   url: URLA/a
   batch: {size: 50, wait: 20ms}
+  timeout: 5m
   retry: {initial_backoff: 20ms, max_backoff: 100ms, park_after: 1s}
   breaker: {failures: 3, open_for: 300ms}
 - id: b
@@ -58,89 +60,88 @@ func counting(n *atomic.Int64) func(int, *http.Request, []byte) (int, http.Heade
 	}
 }
 
-// waitCount blocks until n reaches want, or fails the test.
-func waitCount(t *testing.T, rv *receiver, n *atomic.Int64, want int64) {
-	t.Helper()
-	deadline := time.After(kafkatest.WaitTimeout)
-	for {
-		rv.mu.Lock()
-		changed := rv.changed
-		rv.mu.Unlock()
-		if n.Load() >= want {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("%d of %d events arrived", n.Load(), want)
-		}
-	}
-}
-
-// TestDeadEndpointParksAndOthersKeepTheirRate: with A's endpoint down for
-// longer than park_after, B delivers at (nearly) the rate it had with A
-// healthy, measured in the same run; the source partitions keep committing
-// to their end while A is still down; and once A is back, every A event
-// arrives, in order per source partition.
-func TestDeadEndpointParksAndOthersKeepTheirRate(t *testing.T) {
-	const parts, n = 12, 8000
+// TestDeadEndpointParksAndOthersKeepGoing shows the structure of isolation,
+// not a rate: B's sends never wait for A, and B is delivered while A is
+// parked.
+//
+//  1. A's endpoint holds every request it gets, unanswered: every B event
+//     is still delivered while A has requests in flight and none answered.
+//  2. A's endpoint fails (503) until A parks; later events are then all
+//     delivered to B, and every source partition commits to its end, while
+//     A's endpoint still fails: A's events wait in the retry topic.
+//  3. A's endpoint comes back: every A event arrives, in order per source
+//     partition, and the group stays committed at the end.
+func TestDeadEndpointParksAndOthersKeepGoing(t *testing.T) {
+	const parts, n = 12, 2000
 	c := startCluster(t, parts, "events")
-	var aDown atomic.Bool
-	rvA := startReceiver(t, func(int, *http.Request, []byte) (int, http.Header) {
-		if aDown.Load() {
-			return http.StatusServiceUnavailable, nil
+
+	const (
+		holding = iota
+		failing
+		up
+	)
+	var modeA, inFlightA atomic.Int32
+	release := make(chan struct{})
+	rvA := startReceiver(t, func(_ int, r *http.Request, _ []byte) (int, http.Header) {
+		if modeA.Load() == holding {
+			inFlightA.Add(1)
+			defer inFlightA.Add(-1)
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
 		}
-		return http.StatusOK, nil
+		if modeA.Load() == up {
+			return http.StatusOK, nil
+		}
+		return http.StatusServiceUnavailable, nil
 	})
 	var countB atomic.Int64
 	rvB := startReceiver(t, counting(&countB))
 	rules := strings.NewReplacer("URLA", rvA.URL, "URLB", rvB.URL).Replace(isolationRules)
-	w := startWorker(t, c, "g-iso", rules, nil, "--config",
-		writeConfig(t, "commit_interval: 100ms\nmax_buffered_events: 8000\n"))
-
-	// Warm up: the group is joined and both endpoints answered.
-	c.Produce(t, abRecords(0, 200, parts)...)
-	waitCount(t, rvB, &countB, 100)
-
-	// B's rate with A healthy, then with A down, on the same volume, the
-	// best of five rounds each: the machine is shared, and a round slowed
-	// by something else says nothing about A. B's endpoint never fails, so each
-	// of its events arrives once.
-	next := 200
-	timeB := func() time.Duration {
-		start := time.Now()
-		c.Produce(t, abRecords(next, n, parts)...)
-		next += n
-		waitCount(t, rvB, &countB, int64(next/2))
-		return time.Since(start)
-	}
-	healthy := min(timeB(), timeB(), timeB(), timeB(), timeB())
-	aDown.Store(true)
-	outage := min(timeB(), timeB(), timeB(), timeB(), timeB())
-	ratio := healthy.Seconds() / outage.Seconds()
-	t.Logf("B: %d events in %v with A healthy, %v with A down (best of 5): isolation ratio %.2f", n/2, healthy.Round(time.Millisecond), outage.Round(time.Millisecond), ratio)
-	if ratio < 0.8 {
-		t.Errorf("B's rate with A down is %.0f%% of its rate with A healthy, want at least 80%%", 100*ratio)
+	w := startWorker(t, c, "g-iso", rules, nil, "--config", writeConfig(t, "commit_interval: 100ms\n"))
+	waitB := func(want int) {
+		t.Helper()
+		rvB.await(t, fmt.Sprintf("%d B events", want), func() bool { return countB.Load() >= int64(want) })
 	}
 
-	// A is still down, yet every source partition commits to its end: A's
-	// events are parked in the retry topic.
+	// 1. A's endpoint holds its requests; B gets every one of its events.
+	c.Produce(t, abRecords(0, n, parts)...)
+	kafkatest.Eventually(t, "A's endpoint to hold a request", func() bool { return inFlightA.Load() >= 1 })
+	waitB(n / 2)
+	if got := inFlightA.Load(); got < 1 {
+		t.Fatalf("A has %d requests in flight after B's events arrived, want its held ones", got)
+	}
+	if got := len(delivered(t, rvA.requests())); got != 0 {
+		t.Fatalf("A's endpoint answered %d events while holding its requests", got)
+	}
+
+	// 2. A fails until it parks; meanwhile and after, B is delivered and
+	// every source partition commits to its end.
+	modeA.Store(failing)
+	close(release)
+	waitWorker(t, w, "action a to park", func() bool {
+		return w.counter("hookstream_events_parked_total", `action="a"`) >= 1
+	})
+	c.Produce(t, abRecords(n, n, parts)...)
+	waitB(n)
 	ends := c.EndOffsets(t, "events")
 	waitCommitted(t, c, "g-iso", ends)
-	if got := w.counter("hookstream_events_parked_total", `action="a"`); got < 1 {
-		t.Errorf("hookstream_events_parked_total for a is %v, want > 0", got)
+	if got := len(delivered(t, rvA.requests())); got != 0 {
+		t.Fatalf("A's endpoint answered %d events while failing", got)
+	}
+	if got := countB.Load(); got != n {
+		t.Errorf("B got %d events, want each of its %d once", got, n)
 	}
 	if got := w.counter("hookstream_events_parked_total", `action="b"`); got != 0 {
 		t.Errorf("hookstream_events_parked_total for b is %v, want 0", got)
 	}
 
-	aDown.Store(false)
-	back := time.Now()
-	total := next
-	reqs := rvA.waitFor(t, "every A event after the endpoint returned", func(reqs []request) bool {
-		return len(delivered(t, reqs)) >= total/2
+	// 3. A is back: its parked events arrive, in order per partition.
+	modeA.Store(up)
+	reqs := rvA.waitFor(t, "every A event after its endpoint returned", func(reqs []request) bool {
+		return len(delivered(t, reqs)) >= n
 	})
-	t.Logf("parked action drained: every A event delivered %v after its endpoint returned", time.Since(back).Round(time.Millisecond))
 	assertOrderPerPartition(t, reqs, parts)
 	waitCommitted(t, c, "g-iso", ends)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
@@ -57,20 +58,7 @@ func (tl *tally) answer(_ int, _ *http.Request, body []byte) (int, http.Header) 
 // waitUnique blocks until rv was sent want distinct events, or fails.
 func waitUnique(t *testing.T, rv *receiver, tl *tally, want int) {
 	t.Helper()
-	deadline := time.After(kafkatest.WaitTimeout)
-	for {
-		rv.mu.Lock()
-		changed := rv.changed
-		rv.mu.Unlock()
-		if tl.unique.Load() >= int64(want) {
-			return
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			t.Fatalf("%d of %d events delivered", tl.unique.Load(), want)
-		}
-	}
+	rv.await(t, fmt.Sprintf("%d distinct events", want), func() bool { return tl.unique.Load() >= int64(want) })
 }
 
 // duplicates checks every copy of an event delivered more than once against
