@@ -31,6 +31,9 @@ type Cluster struct {
 type Config struct {
 	Broker []kfake.Opt
 	Client []kgo.Opt
+	// Network, when set, is where the broker listens and its clients dial:
+	// for a test under testing/synctest. Nil: loopback TCP.
+	Network *Network
 }
 
 // NewCluster starts a cluster with the given kfake options (topics, TLS,
@@ -43,7 +46,12 @@ func NewCluster(t testing.TB, opts ...kfake.Opt) *Cluster {
 // Start starts a cluster as cfg says.
 func Start(t testing.TB, cfg Config) *Cluster {
 	t.Helper()
-	fake, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, cfg.Broker...)...)
+	opts := []kfake.Opt{kfake.NumBrokers(1)}
+	if cfg.Network != nil {
+		opts = append(opts, kfake.ListenFn(cfg.Network.Listen))
+		cfg.Client = append([]kgo.Opt{kgo.Dialer(cfg.Network.Dial)}, cfg.Client...)
+	}
+	fake, err := kfake.NewCluster(append(opts, cfg.Broker...)...)
 	if err != nil {
 		t.Fatalf("start kfake: %v", err)
 	}

@@ -11,6 +11,8 @@
 // Eventually and Wait are for state that offers none, such as offsets held
 // by the broker or a separate process's HTTP answers; they poll with a
 // deadline, WaitTimeout, and running out fails the test. A test that shows
-// that something does not happen runs under testing/synctest instead of
-// sleeping.
+// that something does not happen, or that depends on durations (a breaker's
+// open window, a batch's wait), runs under testing/synctest instead of
+// sleeping: a Network lets a cluster, HTTP servers and their clients run
+// inside the bubble, on its fake clock.
 package kafkatest

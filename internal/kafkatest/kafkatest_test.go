@@ -163,3 +163,31 @@ func TestCertificatesForMutualTLS(t *testing.T) {
 		t.Fatal("with another CA's client certificate: served, want refused")
 	}
 }
+
+// TestNetworkRunsUnderSynctest produces and consumes through a cluster and
+// serves HTTP on a Network inside a bubble, where an hour passes at once.
+func TestNetworkRunsUnderSynctest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := NewNetwork()
+		c := Start(t, Config{Network: n, Broker: []kfake.Opt{kfake.SeedTopics(1, "events")}})
+		c.Produce(t, &kgo.Record{Topic: "events", Value: []byte("x")})
+		if got := c.Read(t, "events", 1); string(got[0].Value) != "x" {
+			t.Fatalf("read %q, want x", got[0].Value)
+		}
+		srv := n.HTTPServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") }))
+		resp, err := n.HTTPClient(t).Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(body) != "ok" {
+			t.Fatalf("GET %s: %q", srv.URL, body)
+		}
+		start := time.Now()
+		time.Sleep(time.Hour)
+		if d := time.Since(start); d != time.Hour {
+			t.Fatalf("slept %s on the fake clock, want an hour", d)
+		}
+	})
+}
