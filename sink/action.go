@@ -59,6 +59,9 @@ type runner struct {
 
 	lim  atomic.Pointer[limiter] // the current version's rate_limit; nil for none (ratelimit.go)
 	from *partitionCount         // a retry lane's events by source partition, for its limiter
+
+	users     atomic.Int32 // Sends between taking the runner and handing it their event (idle.go)
+	idleSince time.Time    // since when it has held nothing; zero while it holds something
 }
 
 // finished is the end of one request: n events delivered or dead-lettered,
@@ -121,7 +124,11 @@ func (r *runner) run(ctx context.Context) {
 			r.pk.timerAt = time.Time{}
 		case <-r.timer.C:
 			r.timerAt = time.Time{}
-			r.flushDue(time.Now())
+			now := time.Now()
+			r.flushDue(now)
+			if r.retireDue(now) {
+				return
+			}
 		case <-r.flush:
 			// Take what was handed over before the Flush, whatever the
 			// bound, then send every partial batch.
@@ -141,6 +148,7 @@ func (r *runner) run(ctx context.Context) {
 		r.parkStep(ctx)
 		r.dispatch(ctx)
 		r.armTimer()
+		r.armIdle(time.Now)
 	}
 }
 

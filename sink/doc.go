@@ -6,11 +6,14 @@
 // done means delivered (a 2xx) or written to the dead-letter topic
 // (acknowledged by the broker), and nothing else ever calls it.
 //
-// Each action has one goroutine (action.go) that owns its batchers
-// (batcher.go). Batches never mix URLs, keep arrival order, and are flushed
-// at batch.size events, after batch.wait, or before batch.max_bytes would be
-// exceeded; their body is the events' bytes joined into a JSON array as
-// they are, never re-encoded. A rules reload hands the Sink a new
+// Each action with events has one goroutine (action.go) that owns its
+// batchers (batcher.go); it starts with the action's first event and
+// retires once the action has held nothing for Config.IdleAfter (idle.go),
+// so actions without events lately cost no goroutine or timer. Batches
+// never mix URLs, keep arrival order, and are flushed at batch.size
+// events, after batch.wait, or before batch.max_bytes would be exceeded;
+// their body is the events' bytes joined into a JSON array as they are,
+// never re-encoded. A rules reload hands the Sink a new
 // *rules.Compiled: what was gathered under the old one is flushed first and
 // delivered with the old settings. The goroutine starts at most
 // max_in_flight requests at a time, in order, so with 1 a failing batch

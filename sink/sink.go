@@ -51,6 +51,9 @@ type Config struct {
 	Now func() time.Time
 	// Jitter draws a backoff in [0, d]. Default: uniform (full jitter).
 	Jitter func(d time.Duration) time.Duration
+	// IdleAfter is how long an action holds nothing before its goroutine
+	// and timer are let go (idle.go). Default one minute.
+	IdleAfter time.Duration
 	// Tracer starts a client span per request (see trace.go). Nil: no spans.
 	Tracer trace.Tracer
 }
@@ -165,9 +168,14 @@ func (s *Sink) send(ctx context.Context, a *rules.Compiled, url string, body []b
 	if a == nil {
 		return errors.New("send: nil action")
 	}
-	r, err := s.runner(a.ID)
-	if err == nil && parked {
-		r, err = s.lane(r)
+	src, err := s.runner(a.ID)
+	if err != nil {
+		return fmt.Errorf("send to action %s: %w", a.ID, err)
+	}
+	defer src.release() // once the event is in the channel, or not sent
+	r := src
+	if parked {
+		r, err = s.lane(src)
 	}
 	if err != nil {
 		return fmt.Errorf("send to action %s: %w", a.ID, err)
@@ -191,7 +199,9 @@ func (s *Sink) send(ctx context.Context, a *rules.Compiled, url string, body []b
 	}
 }
 
-// runner returns the action's runner, starting it on first use.
+// runner returns the action's runner, starting it on first use (or first
+// use since it retired, idle.go), and counts a use of it: the caller must
+// release it once its event is in the runner's channel or given up.
 func (s *Sink) runner(id string) (*runner, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -205,6 +215,7 @@ func (s *Sink) runner(id string) (*runner, error) {
 		s.startSeries(id, r.attrs)
 		s.wg.Go(func() { r.run(s.ctx) })
 	}
+	r.users.Add(1)
 	return r, nil
 }
 
