@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 )
 
@@ -32,7 +33,7 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	for range 3 {
 		third = rc.next(t)
 	}
-	eventually(t, "breaker open", func() bool { return s.BreakerStates()["brk"] == StateOpen })
+	kafkatest.Eventually(t, "breaker open", func() bool { return s.BreakerStates()["brk"] == StateOpen })
 	rc.none(t, openFor/2) // nothing is sent while it is open
 	up.Store(true)
 	probe := rc.next(t)
@@ -101,7 +102,7 @@ func TestHalfOpenLetsOneProbeThrough(t *testing.T) {
 	for range 3 {
 		rc.next(t) // all three fail at once
 	}
-	eventually(t, "breaker open", func() bool { return s.BreakerStates()["parallel"] == StateOpen })
+	kafkatest.Eventually(t, "breaker open", func() bool { return s.BreakerStates()["parallel"] == StateOpen })
 	failed := rc.count.Load()
 	up.Store(true)
 	d.wait(t, 3)

@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,11 +10,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -153,20 +152,10 @@ func TestDeadLetterTooLargeForTopic(t *testing.T) {
 
 func TestDeadLetterWriteIsRetried(t *testing.T) {
 	// No DLQ topic at first: writes fail until it exists.
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	p, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.UnknownTopicRetries(1),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	cl := &cluster{c: c, producer: p}
-	logs := &syncBuffer{}
+	k := kafkatest.NewCluster(t, kfake.SeedTopics(1, "events"))
+	p := k.NewClient(t, kgo.UnknownTopicRetries(1))
+	cl := &cluster{Cluster: k, c: k.Fake, producer: p}
+	logs := &kafkatest.SyncBuffer{}
 	s := newSink(t, Config{Producer: p, Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	d := newDones()
 	_, rec := event(1)
@@ -188,24 +177,6 @@ func TestDeadLetterWriteIsRetried(t *testing.T) {
 	if !strings.Contains(logs.String(), "topic write failed, will retry") {
 		t.Fatalf("the write never failed, so its retry was not tested; logs:\n%s", logs)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func TestRefusedEndpointIsRejectedWithoutRequest(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -44,8 +45,14 @@ type receiver struct {
 
 func newReceiver(t testing.TB, respond func(s seen) answer) *receiver {
 	t.Helper()
+	return newReceiverOn(t, nil, respond)
+}
+
+// newReceiverOn is newReceiver on network n: loopback when n is nil.
+func newReceiverOn(t testing.TB, n *kafkatest.Network, respond func(s seen) answer) *receiver {
+	t.Helper()
 	rc := &receiver{got: make(chan seen, 10000)}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
@@ -62,7 +69,12 @@ func newReceiver(t testing.TB, respond func(s seen) answer) *receiver {
 		}
 		w.WriteHeader(a.status)
 		fmt.Fprint(w, "ok")
-	}))
+	})
+	if n != nil {
+		rc.Server = n.HTTPServer(t, h)
+		return rc
+	}
+	rc.Server = httptest.NewServer(h)
 	t.Cleanup(rc.Close)
 	return rc
 }
@@ -125,49 +137,27 @@ func batched(size int, wait time.Duration) func(a *rules.Compiled) {
 
 // cluster is an in-process Kafka with a producer for dead letters.
 type cluster struct {
+	*kafkatest.Cluster
 	c        *kfake.Cluster
 	producer *kgo.Client
 }
 
 func newCluster(t testing.TB, opts ...kfake.Opt) *cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(1, "hookstream.dlq")}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	p, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return &cluster{c: c, producer: p}
+	return newClusterOn(t, nil, opts...)
+}
+
+// newClusterOn is newCluster on network n: loopback when n is nil.
+func newClusterOn(t testing.TB, n *kafkatest.Network, opts ...kfake.Opt) *cluster {
+	t.Helper()
+	k := kafkatest.Start(t, kafkatest.Config{Network: n, Broker: append([]kfake.Opt{kfake.SeedTopics(1, "hookstream.dlq")}, opts...)})
+	return &cluster{Cluster: k, c: k.Fake, producer: k.NewClient(t)}
 }
 
 // read consumes n records of topic from the start.
 func (cl *cluster) read(t *testing.T, topic string, n int) []*kgo.Record {
 	t.Helper()
-	cons, err := kgo.NewClient(kgo.SeedBrokers(cl.c.ListenAddrs()...), kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cons.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < n {
-		fs := cons.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records from %s", len(out), n, topic)
-		}
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
-	}
-	return out
+	return cl.Read(t, topic, n)
 }
 
 // newSink starts a Sink closed at cleanup; cfg.Producer defaults to a
@@ -252,18 +242,6 @@ func flush(t *testing.T, s *Sink) {
 	defer cancel()
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// eventually polls cond until it holds or fails after a deadline.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/handoff"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -45,14 +46,8 @@ type retryReader struct {
 
 func newRetryReader(t *testing.T, cl *cluster, group string) *retryReader {
 	t.Helper()
-	cons, err := kgo.NewClient(kgo.SeedBrokers(cl.c.ListenAddrs()...), kgo.ConsumeTopics(retryTopic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cons.Close)
+	cons := cl.NewClient(t, kgo.ConsumeTopics(retryTopic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
 	return &retryReader{cons: cons, adm: kadm.NewClient(cl.producer), group: group, done: make(chan *kgo.Record, 10000)}
 }
 
@@ -109,7 +104,7 @@ func TestParkedActionDeliversFromTheRetryTopicInOrderThenDirectly(t *testing.T) 
 		}
 		return answer{status: http.StatusServiceUnavailable}
 	})
-	logs := &syncBuffer{}
+	logs := &kafkatest.SyncBuffer{}
 	s := newSink(t, Config{Producer: cl.producer, Group: "g-park", Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	a := parkAction("crm")
 	d := newDones()
@@ -170,7 +165,7 @@ func TestParkedActionDeliversFromTheRetryTopicInOrderThenDirectly(t *testing.T) 
 	}
 
 	// Everything parked is committed: the action delivers directly again.
-	eventually(t, "the action unparked", func() bool { return strings.Contains(logs.String(), "action unparked") })
+	kafkatest.Eventually(t, "the action unparked", func() bool { return strings.Contains(logs.String(), "action unparked") })
 	send(t, s, a, rc.URL, n, d)
 	select {
 	case got := <-delivered:
@@ -271,11 +266,11 @@ func TestFailedParkWriteLeavesTheEventUndone(t *testing.T) {
 	failing.Store(true)
 	failProduce(cl.c, &failing)
 	rc := newReceiver(t, func(seen) answer { return answer{status: http.StatusServiceUnavailable} })
-	logs := &syncBuffer{}
+	logs := &kafkatest.SyncBuffer{}
 	s := newSink(t, Config{Producer: cl.producer, Group: "g-fail", Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	d := newDones()
 	send(t, s, parkAction("crm"), rc.URL, 1, d)
-	eventually(t, "a failed park write", func() bool {
+	kafkatest.Eventually(t, "a failed park write", func() bool {
 		return strings.Contains(logs.String(), "topic write failed, will retry") && strings.Contains(logs.String(), retryTopic)
 	})
 	if n := d.count("e1"); n != 0 {

@@ -7,11 +7,11 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 )
 
@@ -144,7 +144,7 @@ func TestSinkLogsHoldNoSecrets(t *testing.T) {
 		}
 		return answer{status: http.StatusOK}
 	})
-	var logs lockedLog
+	var logs kafkatest.SyncBuffer
 	s := newSink(t, Config{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	d := newDones()
 	a := testAction("signed", func(a *rules.Compiled) {
@@ -169,21 +169,4 @@ func TestSinkLogsHoldNoSecrets(t *testing.T) {
 			t.Errorf("the logs hold %q:\n%s", s, out)
 		}
 	}
-}
-
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
