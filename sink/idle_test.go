@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 )
 
@@ -27,7 +28,7 @@ func TestIdleRunnerRetires(t *testing.T) {
 	d := newDones()
 	send(t, s, a, rc.URL, 1, d)
 	d.wait(t, 1)
-	eventually(t, "the idle runner to retire", func() bool { return !hasRunner(s, "a") })
+	kafkatest.Eventually(t, "the idle runner to retire", func() bool { return !hasRunner(s, "a") })
 	if _, ok := s.BreakerStates()["a"]; ok {
 		t.Error("a retired action still reports a breaker")
 	}
