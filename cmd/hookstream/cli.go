@@ -46,6 +46,7 @@ Commands:
   broker    the embedded Kafka-protocol broker alone
   rules     validate | test | apply | list | delete the actions
   lag       the group's lag per partition, and the oldest undelivered event per action
+  dlq       list | replay the dead letters
   bench     size a deployment: raw consume rate vs the full pipeline, CPU, memory, latency
   verify    check a delivery's X-Signature and webhook-signature, as a receiver must
 
@@ -81,8 +82,10 @@ func (c *cli) main(ctx context.Context, args []string) int {
 		err = c.lagCmd(ctx, rest)
 	case "verify":
 		err = c.verifyCmd(rest)
+	case "dlq":
+		err = c.dlqCmd(ctx, rest)
 	default:
-		err = usagef("unknown command %q (commands: run, dev, broker, rules, lag, bench, verify; see hookstream --help)", cmd)
+		err = usagef("unknown command %q (commands: run, dev, broker, rules, lag, dlq, bench, verify; see hookstream --help)", cmd)
 	}
 	return c.exitCode(err)
 }

@@ -1,0 +1,267 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/deadletter"
+	"github.com/hookstream/hookstream/internal/dlq"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+const dlqUsage = `Usage: hookstream dlq list|replay [flags]
+
+  list     the dead letters, newest last: time, action, reason, status, error,
+           source topic/partition/offset, messageId
+  replay   send the selected dead letters back through delivery, by writing them
+           to the retry topic for the action each names (its current version)
+
+Both take --action ID and --reason R (repeatable), --since and --until (an RFC 3339
+time or a duration ago: 90m, 2h, 7d). See hookstream dlq list --help.
+`
+
+// dlqCmd is `hookstream dlq list|replay`.
+func (c *cli) dlqCmd(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, dlqUsage)
+		return usagef("dlq: want list or replay")
+	}
+	switch args[0] {
+	case "list":
+		return c.dlqList(ctx, args[1:])
+	case "replay":
+		return c.dlqReplay(ctx, args[1:])
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(c.stdout, dlqUsage)
+		return nil
+	}
+	return usagef("dlq: unknown command %q: want list or replay", args[0])
+}
+
+// dlqFlags are the selection and output flags both dlq commands take.
+type dlqFlags struct {
+	actions, reasons listFlag
+	since, until     string
+	output           string
+}
+
+func addDLQFlags(fs *flag.FlagSet) *dlqFlags {
+	f := &dlqFlags{}
+	fs.Var(&f.actions, "action", "only dead letters of action `ID` (repeatable)")
+	fs.Var(&f.reasons, "reason", "only dead letters with reason `R`: decode, too_large, rejected, retries_exhausted or mapping (repeatable)")
+	fs.StringVar(&f.since, "since", "", "only dead letters written at or after `TIME`: RFC 3339, or a duration ago (90m, 2h, 7d)")
+	fs.StringVar(&f.until, "until", "", "only dead letters written at or before `TIME`: RFC 3339, or a duration ago")
+	fs.StringVar(&f.output, "output", "text", "`FORMAT`: text or json")
+	return f
+}
+
+// filter checks the flags and returns the selection they describe.
+func (f *dlqFlags) filter(cmd string, now time.Time) (dlq.Filter, error) {
+	var errs []error
+	if f.output != "text" && f.output != "json" {
+		errs = append(errs, fmt.Errorf("--output %q: want text or json", f.output))
+	}
+	filter := dlq.Filter{Actions: f.actions}
+	for _, s := range f.reasons {
+		r, err := deadletter.ParseReason(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--reason: %w", err))
+		}
+		filter.Reasons = append(filter.Reasons, r)
+	}
+	for _, t := range []struct {
+		flag, value string
+		dst         *time.Time
+	}{{"since", f.since, &filter.Since}, {"until", f.until, &filter.Until}} {
+		if t.value == "" {
+			continue
+		}
+		v, err := dlq.ParseTime(t.value, now)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s %w", t.flag, err))
+		}
+		*t.dst = v
+	}
+	if !filter.Since.IsZero() && !filter.Until.IsZero() && filter.Until.Before(filter.Since) {
+		errs = append(errs, fmt.Errorf("--until %s is before --since %s", filter.Until.Format(time.RFC3339), filter.Since.Format(time.RFC3339)))
+	}
+	if len(errs) > 0 {
+		return filter, usageError{fmt.Errorf("%s: %w", cmd, errors.Join(errs...))}
+	}
+	return filter, nil
+}
+
+// dlqConnect loads the configuration and the Kafka options of a dlq command.
+func (c *cli) dlqConnect(ctx context.Context, fs *flag.FlagSet, cf *configFlags) (*config.Config, []kgo.Opt, error) {
+	cfg, err := c.loadConfig(fs, cf)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := c.kafkaOpts(&cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkBrokersOnce(ctx, &cfg, opts); err != nil {
+		return nil, nil, err
+	}
+	return &cfg, opts, nil
+}
+
+// dlqRead reads the selected dead letters, naming the topic in errors.
+func dlqRead(ctx context.Context, opts []kgo.Opt, topic string, f dlq.Filter, keep bool) ([]dlq.Letter, error) {
+	letters, err := dlq.Read(ctx, opts, topic, f, keep)
+	if errors.Is(err, dlq.ErrNoTopic) {
+		return nil, nil
+	}
+	return letters, err
+}
+
+// dlqList is `hookstream dlq list`.
+func (c *cli) dlqList(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("dlq list", "dlq list [--action ID]... [--reason R]... [--since TIME] [--until TIME] [--output text|json] [--brokers HOST:PORT]... [--dlq-topic NAME] [--config FILE]")
+	df := addDLQFlags(fs)
+	cf := addSomeConfigFlags(fs, "brokers", "dlq-topic", "config")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	filter, err := df.filter("dlq list", time.Now())
+	if err != nil {
+		return err
+	}
+	cfg, opts, err := c.dlqConnect(ctx, fs, cf)
+	if err != nil {
+		return err
+	}
+	letters, err := dlqRead(ctx, opts, cfg.Kafka.DLQTopic, filter, false)
+	if err != nil {
+		return fmt.Errorf("dlq list: %w", err)
+	}
+	maskErrors(letters)
+	out := bufio.NewWriterSize(c.stdout, 1<<16)
+	if df.output == "json" {
+		if err := writeJSONLines(out, letters); err != nil {
+			return err
+		}
+		return out.Flush()
+	}
+	if len(letters) == 0 {
+		fmt.Fprintf(out, "no dead letters on %s match\n", cfg.Kafka.DLQTopic)
+		return out.Flush()
+	}
+	tw := letterTable(out, "")
+	for _, l := range letters {
+		letterRow(tw, &l, "")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%d dead letters on %s\n", len(letters), cfg.Kafka.DLQTopic)
+	return out.Flush()
+}
+
+// writeJSONLines writes items as one JSON array, an item per line: a
+// listing of a million dead letters is written as it is encoded, never held
+// as one document.
+func writeJSONLines[T any](w io.Writer, items []T) error {
+	if len(items) == 0 {
+		_, err := io.WriteString(w, "[]\n")
+		return err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	for i := range items {
+		buf.Reset()
+		sep := ",\n  "
+		if i == 0 {
+			sep = "[\n  "
+		}
+		buf.WriteString(sep)
+		if err := enc.Encode(&items[i]); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	_, err := io.WriteString(w, "\n]\n")
+	return err
+}
+
+// listTime is how the table shows a dead letter's time: RFC 3339 in UTC,
+// to the millisecond Kafka keeps.
+const listTime = "2006-01-02T15:04:05.000Z07:00"
+
+// letterTable starts a table of dead letters; extra names a column before
+// the error, which comes last as the longest.
+func letterTable(w io.Writer, extra string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	head := "TIME\tACTION\tREASON\tSTATUS\tSOURCE\tMESSAGE ID\t"
+	if extra != "" {
+		head += extra + "\t"
+	}
+	fmt.Fprintln(tw, head+"ERROR")
+	return tw
+}
+
+func letterRow(tw io.Writer, l *dlq.Letter, extra string) {
+	status := "-"
+	if l.Status != 0 {
+		status = strconv.Itoa(l.Status)
+	}
+	cols := []string{
+		l.Time.UTC().Format(listTime),
+		cmpOr(l.Action, "-"),
+		string(l.Reason),
+		status,
+		fmt.Sprintf("%s/%d@%d", l.SourceTopic, l.SourcePartition, l.SourceOffset),
+		cmpOr(l.MessageID, "-"),
+	}
+	if extra != "" {
+		cols = append(cols, extra)
+	}
+	fmt.Fprintln(tw, strings.Join(append(cols, oneLine(l.Error)), "\t"))
+}
+
+// urlInText is a URL inside an error message.
+var urlInText = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
+
+// maskErrorText masks the credentials of any URL an error message quotes
+// (user info, credential-looking query parameters), as `rules list` masks
+// an action's URL. hookstream writes its errors without them; a message
+// from elsewhere might not be.
+func maskErrorText(s string) string { return urlInText.ReplaceAllStringFunc(s, maskURL) }
+
+// maskErrors masks the errors of letters, each distinct text once.
+func maskErrors(letters []dlq.Letter) {
+	masked := map[string]string{}
+	for i := range letters {
+		e := letters[i].Error
+		m, ok := masked[e]
+		if !ok {
+			m = maskErrorText(e)
+			masked[e] = m
+		}
+		letters[i].Error = m
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/dlq"
+	"github.com/hookstream/hookstream/rules"
+	"github.com/hookstream/hookstream/rules/topic"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// dlqReplay is `hookstream dlq replay`.
+func (c *cli) dlqReplay(ctx context.Context, args []string) error {
+	fs := c.newFlagSet("dlq replay", "dlq replay [--dry-run] [--action ID]... [--reason R]... [--since TIME] [--until TIME] [--output text|json] [--brokers HOST:PORT]... [--dlq-topic NAME] [--retry-topic NAME] [--rules FILE | --rules-topic NAME] [--config FILE]")
+	dryRun := fs.Bool("dry-run", false, "show what would be replayed and skipped, and write nothing")
+	df := addDLQFlags(fs)
+	cf := addSomeConfigFlags(fs, "brokers", "dlq-topic", "retry-topic", "rules", "rules-topic", "config")
+	if err := parseFlags(fs, args, 0); err != nil {
+		return err
+	}
+	filter, err := df.filter("dlq replay", time.Now())
+	if err != nil {
+		return err
+	}
+	cfg, opts, err := c.dlqConnect(ctx, fs, cf)
+	if err != nil {
+		return err
+	}
+	actions, from, err := replayActions(ctx, cfg, opts)
+	if err != nil {
+		return err
+	}
+	letters, err := dlqRead(ctx, opts, cfg.Kafka.DLQTopic, filter, true)
+	if err != nil {
+		return fmt.Errorf("dlq replay: %w", err)
+	}
+	plan := dlq.Plan(letters, actions)
+	if !*dryRun {
+		if err := dlq.Replay(ctx, opts, cfg.Kafka.RetryTopic, plan); err != nil {
+			return fmt.Errorf("dlq replay: %w", err)
+		}
+	}
+	sum := dlq.Summarize(plan, !*dryRun)
+	for i := range plan {
+		plan[i].Error = maskErrorText(plan[i].Error)
+	}
+	if df.output == "json" {
+		return writeJSON(c.stdout, struct {
+			DryRun     bool          `json:"dry_run"`
+			RetryTopic string        `json:"retry_topic"`
+			Actions    string        `json:"actions_from"`
+			Summary    dlq.Summary   `json:"summary"`
+			Letters    []dlq.Planned `json:"letters"`
+		}{*dryRun, cfg.Kafka.RetryTopic, from, sum, plan})
+	}
+	if len(plan) > 0 {
+		tw := letterTable(c.stdout, "REPLAY")
+		for _, p := range plan {
+			what := "yes"
+			if p.Skip != "" {
+				what = "skipped: " + p.Skip.Why()
+			}
+			letterRow(tw, &p.Letter, what)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(c.stdout, replaySummary(sum, *dryRun, cfg.Kafka.RetryTopic, from))
+	return nil
+}
+
+// replaySummary is the last line of `dlq replay`.
+func replaySummary(s dlq.Summary, dryRun bool, retryTopic, from string) string {
+	skipped := 0
+	var why []string
+	for _, k := range dlq.Skips {
+		if n := s.Skipped[k]; n > 0 {
+			skipped += n
+			why = append(why, fmt.Sprintf("%d %s", n, k.Why()))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "selected %d", s.Selected)
+	if dryRun {
+		fmt.Fprintf(&b, ", would replay %d (dry run: nothing written)", s.Selected-skipped)
+	} else {
+		fmt.Fprintf(&b, ", replayed %d to %s", s.Replayed, retryTopic)
+	}
+	fmt.Fprintf(&b, ", skipped %d", skipped)
+	if len(why) > 0 {
+		fmt.Fprintf(&b, " (%s)", strings.Join(why, "; "))
+	}
+	fmt.Fprintf(&b, "; actions from %s", from)
+	return b.String()
+}
+
+// replayActions reads the actions a replay checks dead letters against:
+// the rules file if one is configured, else the rules topic.
+func replayActions(ctx context.Context, cfg *config.Config, opts []kgo.Opt) (dlq.Actions, string, error) {
+	if cfg.RulesFile != "" {
+		data, err := os.ReadFile(cfg.RulesFile)
+		if err != nil {
+			return nil, "", usageError{fmt.Errorf("rules_file (%s): %w", cfg.Origin("rules_file"), err)}
+		}
+		actions, err := rules.ParseYAML(data, cfg.RulesFile)
+		if err != nil {
+			return nil, "", usageError{err}
+		}
+		return dlq.FileActions(actions), "file " + cfg.RulesFile, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, rulesTopicTimeout)
+	defer cancel()
+	values, err := topic.Read(ctx, opts, cfg.Kafka.RulesTopic)
+	if err != nil && !errors.Is(err, topic.ErrNoTopic) {
+		return nil, "", fmt.Errorf("dlq replay: %w", err)
+	}
+	return dlq.TopicActions(values), "topic " + cfg.Kafka.RulesTopic, nil
+}

@@ -1,0 +1,132 @@
+package dlq
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hookstream/hookstream/internal/deadletter"
+	"github.com/hookstream/hookstream/rules"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func TestPlan(t *testing.T) {
+	actions := Actions{"crm": Enabled, "paused": Disabled, "broken": Invalid}
+	for _, tc := range []struct {
+		name string
+		l    Letter
+		want Skip
+	}{
+		{"enabled action", Letter{Action: "crm", Reason: deadletter.ReasonRejected}, ""},
+		{"poison", Letter{Reason: deadletter.ReasonDecode}, SkipNoAction},
+		{"deleted action", Letter{Action: "gone", Reason: deadletter.ReasonRejected}, SkipDeleted},
+		{"disabled action", Letter{Action: "paused", Reason: deadletter.ReasonRetriesExhausted}, SkipDisabled},
+		{"invalid action", Letter{Action: "broken", Reason: deadletter.ReasonMapping}, SkipInvalid},
+		{"value dropped", Letter{Action: "crm", Reason: deadletter.ReasonRejected, ValueDropped: true}, SkipValueDropped},
+	} {
+		if got := Plan([]Letter{tc.l}, actions)[0].Skip; got != tc.want {
+			t.Errorf("%s: skip %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestActionsFromTopicAndFile(t *testing.T) {
+	no := false
+	topic := TopicActions(map[string][]byte{
+		"crm":    []byte(`{"id":"crm","trigger":"true","url":"https://crm.example.com/"}`),
+		"paused": []byte(`{"id":"paused","trigger":"true","url":"https://x.example.com/","enabled":false}`),
+		"broken": []byte(`{"id":"broken","trigger":"true","url":"https://x.example.com/","bogus":1}`),
+		"other":  []byte(`{"id":"not-other","trigger":"true","url":"https://x.example.com/"}`),
+	})
+	want := Actions{"crm": Enabled, "paused": Disabled, "broken": Invalid, "other": Invalid}
+	for id, s := range want {
+		if topic[id] != s {
+			t.Errorf("topic action %s: state %d, want %d", id, topic[id], s)
+		}
+	}
+	file := FileActions([]rules.Action{{ID: "crm"}, {ID: "paused", Enabled: &no}})
+	if file["crm"] != Enabled || file["paused"] != Disabled || file["gone"] != Missing {
+		t.Errorf("file actions = %v", file)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	plan := []Planned{{Skip: ""}, {Skip: ""}, {Skip: SkipNoAction}, {Skip: SkipDeleted}, {Skip: SkipDeleted}}
+	for _, replayed := range []bool{false, true} {
+		s := Summarize(plan, replayed)
+		wantReplayed := 0
+		if replayed {
+			wantReplayed = 2
+		}
+		if s.Selected != 5 || s.Replayed != wantReplayed || s.Skipped[SkipNoAction] != 1 || s.Skipped[SkipDeleted] != 2 {
+			t.Errorf("replayed %v: summary %+v", replayed, s)
+		}
+	}
+}
+
+// Replay writes each replayable dead letter to the retry topic as an event
+// parked by its action: the source record's value (so its messageId), key,
+// headers and coordinates, in the dead letters' order.
+func TestReplayWritesParkedEvents(t *testing.T) {
+	opts := startKafka(t, 2)
+	spread(t, opts, 9, 2) // crm 0,3,6; billing 1,4,7; poison 2,5,8
+	letters, err := Read(t.Context(), opts, dlqTopic, Filter{}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := Plan(letters, Actions{"crm": Enabled}) // billing deleted
+	if err := Replay(t.Context(), opts, retryTopic, plan); err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, opts, retryTopic, 3)
+	var gotIDs []string
+	for i, rec := range got {
+		d := deadletter.Decode(rec)
+		want := plan[3*i].source // crm's letters are every third, from the first
+		if !d.Parked || d.Action != "crm" || string(rec.Key) != "crm" {
+			t.Errorf("record %d: parked %v, action %q, key %q; want an event parked by crm", i, d.Parked, d.Action, rec.Key)
+		}
+		if string(d.Source.Value) != string(want.Value) || string(d.Source.Key) != string(want.Key) ||
+			d.Source.Topic != "events" || d.Source.Partition != want.Partition || d.Source.Offset != want.Offset ||
+			len(d.Source.Headers) != 1 || d.Source.Headers[0].Key != "traceparent" || string(d.Source.Headers[0].Value) != string(want.Headers[0].Value) {
+			t.Errorf("record %d: source %+v, want %+v", i, d.Source, want)
+		}
+		gotIDs = append(gotIDs, messageID(d.Source.Value))
+	}
+	if !slices.Equal(gotIDs, []string{"m-0", "m-3", "m-6"}) {
+		t.Errorf("replayed %v, want m-0 m-3 m-6 in order", gotIDs)
+	}
+	if s := Summarize(plan, true); s.Replayed != 3 || s.Skipped[SkipDeleted] != 3 || s.Skipped[SkipNoAction] != 3 {
+		t.Errorf("summary %+v, want 3 replayed, 3 deleted, 3 poison", s)
+	}
+}
+
+func TestReplayNeedsKeptRecords(t *testing.T) {
+	opts := startKafka(t, 1)
+	plan := []Planned{{Letter: Letter{Action: "crm"}}}
+	if err := Replay(t.Context(), opts, retryTopic, plan); err == nil {
+		t.Fatal("replayed a letter read without its record")
+	}
+}
+
+// readAll reads want records of topic from the start.
+func readAll(t *testing.T, opts []kgo.Opt, topic string, want int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var out []*kgo.Record
+	for len(out) < want {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read %d of %d records of %s", len(out), want, topic)
+		}
+		out = append(out, fs.Records()...)
+	}
+	return out
+}
