@@ -1,12 +1,12 @@
 package dlq
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -17,33 +17,11 @@ const dlqTopic, retryTopic = "hookstream.dlq", "hookstream.retry"
 // itself, so no test depends on the clock.
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// startKafka starts a kfake cluster with a dead-letter topic of partitions
-// partitions and a retry topic, and returns the client options to reach it.
-func startKafka(t *testing.T, partitions int32) []kgo.Opt {
+// startKafka starts a cluster with a dead-letter topic of partitions
+// partitions and a retry topic.
+func startKafka(t *testing.T, partitions int32) *kafkatest.Cluster {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, dlqTopic), kfake.SeedTopics(1, retryTopic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50 * time.Millisecond)}
-}
-
-// produce writes recs to their partitions (set by the caller) and waits.
-func produce(t *testing.T, opts []kgo.Opt, recs ...*kgo.Record) {
-	t.Helper()
-	cl, err := kgo.NewClient(append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
+	return kafkatest.NewCluster(t, kfake.SeedTopics(partitions, dlqTopic), kfake.SeedTopics(1, retryTopic))
 }
 
 // letterRecord is the dead letter of source event i (messageId m-i) for

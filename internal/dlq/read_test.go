@@ -2,6 +2,7 @@ package dlq
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -9,13 +10,13 @@ import (
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // spread writes n dead letters one second apart from t0, letter i on
 // partition i%parts: actions crm, billing and a poison record in turn.
-func spread(t *testing.T, opts []kgo.Opt, n int, parts int32) {
+func spread(t *testing.T, c *kafkatest.Cluster, n int, parts int32) {
 	t.Helper()
 	recs := make([]*kgo.Record, n)
 	for i := range n {
@@ -28,7 +29,7 @@ func spread(t *testing.T, opts []kgo.Opt, n int, parts int32) {
 			recs[i] = letterRecord(i, "", deadletter.ReasonDecode, 0, int32(i)%parts, t0.Add(time.Duration(i)*time.Second))
 		}
 	}
-	produce(t, opts, recs...)
+	c.Produce(t, recs...)
 }
 
 func ids(is ...int) []string {
@@ -43,8 +44,8 @@ func ids(is ...int) []string {
 }
 
 func TestReadFilters(t *testing.T) {
-	opts := startKafka(t, 3)
-	spread(t, opts, 12, 3)
+	c := startKafka(t, 3)
+	spread(t, c, 12, 3)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
 	for _, tc := range []struct {
 		name string
@@ -61,7 +62,7 @@ func TestReadFilters(t *testing.T) {
 		{"before the first", Filter{Until: at(-1)}, ids()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Read(t.Context(), opts, dlqTopic, tc.f, false)
+			got, err := Read(t.Context(), c.Opts(), dlqTopic, tc.f, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,10 +74,10 @@ func TestReadFilters(t *testing.T) {
 }
 
 func TestReadLetter(t *testing.T) {
-	opts := startKafka(t, 1)
-	produce(t, opts, letterRecord(7, "crm", deadletter.ReasonRejected, 400, 0, t0))
+	c := startKafka(t, 1)
+	c.Produce(t, letterRecord(7, "crm", deadletter.ReasonRejected, 400, 0, t0))
 	for _, keep := range []bool{false, true} {
-		got, err := Read(t.Context(), opts, dlqTopic, Filter{}, keep)
+		got, err := Read(t.Context(), c.Opts(), dlqTopic, Filter{}, keep)
 		if err != nil || len(got) != 1 {
 			t.Fatalf("read %d letters, %v; want 1", len(got), err)
 		}
@@ -97,9 +98,9 @@ func TestReadLetter(t *testing.T) {
 }
 
 func TestReadNoTopic(t *testing.T) {
-	opts := startKafka(t, 1)
-	if _, err := Read(t.Context(), opts, "no-such-topic", Filter{}, false); err == nil {
-		t.Fatal("read a missing topic without error")
+	c := startKafka(t, 1)
+	if _, err := Read(t.Context(), c.Opts(), "no-such-topic", Filter{}, false); !errors.Is(err, ErrNoTopic) {
+		t.Fatalf("read a missing topic: %v, want ErrNoTopic", err)
 	}
 }
 
@@ -108,13 +109,8 @@ func TestReadNoTopic(t *testing.T) {
 // Until (plus clockSlack).
 func TestOffsetRangesByTime(t *testing.T) {
 	const n, parts = 600, 3
-	opts := startKafka(t, parts)
-	spread(t, opts, n, parts)
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	c := startKafka(t, parts)
+	spread(t, c, n, parts)
 	since, until := t0.Add(150*time.Second), t0.Add(200*time.Second)
 	// Letter i is offset i/parts of partition i%parts, at t0+i seconds.
 	first := func(p int, after time.Time) int64 {
@@ -140,7 +136,7 @@ func TestOffsetRangesByTime(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := offsetRanges(t.Context(), kadm.NewClient(cl), dlqTopic, tc.f)
+			got, err := offsetRanges(t.Context(), c.Admin, dlqTopic, tc.f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,7 +148,7 @@ func TestOffsetRangesByTime(t *testing.T) {
 		})
 	}
 	// A window after every record reads nothing.
-	got, err := offsetRanges(t.Context(), kadm.NewClient(cl), dlqTopic, Filter{Since: t0.Add(n * time.Second)})
+	got, err := offsetRanges(t.Context(), c.Admin, dlqTopic, Filter{Since: t0.Add(n * time.Second)})
 	if err != nil || len(got) != 0 {
 		t.Errorf("offsets after the last record = %v, %v; want none", got, err)
 	}
@@ -161,22 +157,17 @@ func TestOffsetRangesByTime(t *testing.T) {
 // Read stops at the end offsets listed when it started, even while dead
 // letters keep arriving.
 func TestReadStopsAtStartEnd(t *testing.T) {
-	opts := startKafka(t, 2)
-	spread(t, opts, 100, 2)
+	c := startKafka(t, 2)
+	spread(t, c, 100, 2)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		cl, err := kgo.NewClient(append(opts, kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
-		if err != nil {
-			return
-		}
-		defer cl.Close()
 		for i := 100; ctx.Err() == nil; i++ {
-			cl.ProduceSync(ctx, letterRecord(i, "crm", deadletter.ReasonRejected, 400, int32(i%2), t0.Add(time.Duration(i)*time.Second)))
+			c.Client.ProduceSync(ctx, letterRecord(i, "crm", deadletter.ReasonRejected, 400, int32(i%2), t0.Add(time.Duration(i)*time.Second)))
 		}
 	})
 	rctx, rcancel := context.WithTimeout(t.Context(), 30*time.Second)
-	got, err := Read(rctx, opts, dlqTopic, Filter{}, false)
+	got, err := Read(rctx, c.Opts(), dlqTopic, Filter{}, false)
 	rcancel()
 	cancel()
 	wg.Wait()

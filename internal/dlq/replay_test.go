@@ -1,14 +1,11 @@
 package dlq
 
 import (
-	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/rules"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestPlan(t *testing.T) {
@@ -69,17 +66,17 @@ func TestSummarize(t *testing.T) {
 // parked by its action: the source record's value (so its messageId), key,
 // headers and coordinates, in the dead letters' order.
 func TestReplayWritesParkedEvents(t *testing.T) {
-	opts := startKafka(t, 2)
-	spread(t, opts, 9, 2) // crm 0,3,6; billing 1,4,7; poison 2,5,8
-	letters, err := Read(t.Context(), opts, dlqTopic, Filter{}, true)
+	c := startKafka(t, 2)
+	spread(t, c, 9, 2) // crm 0,3,6; billing 1,4,7; poison 2,5,8
+	letters, err := Read(t.Context(), c.Opts(), dlqTopic, Filter{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	plan := Plan(letters, Actions{"crm": Enabled}) // billing deleted
-	if err := Replay(t.Context(), opts, retryTopic, plan); err != nil {
+	if err := Replay(t.Context(), c.Opts(), retryTopic, plan); err != nil {
 		t.Fatal(err)
 	}
-	got := readAll(t, opts, retryTopic, 3)
+	got := c.Read(t, retryTopic, 3)
 	var gotIDs []string
 	for i, rec := range got {
 		d := deadletter.Decode(rec)
@@ -103,30 +100,9 @@ func TestReplayWritesParkedEvents(t *testing.T) {
 }
 
 func TestReplayNeedsKeptRecords(t *testing.T) {
-	opts := startKafka(t, 1)
+	c := startKafka(t, 1)
 	plan := []Planned{{Letter: Letter{Action: "crm"}}}
-	if err := Replay(t.Context(), opts, retryTopic, plan); err == nil {
+	if err := Replay(t.Context(), c.Opts(), retryTopic, plan); err == nil {
 		t.Fatal("replayed a letter read without its record")
 	}
-}
-
-// readAll reads want records of topic from the start.
-func readAll(t *testing.T, opts []kgo.Opt, topic string, want int) []*kgo.Record {
-	t.Helper()
-	cl, err := kgo.NewClient(append(opts, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	var out []*kgo.Record
-	for len(out) < want {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d records of %s", len(out), want, topic)
-		}
-		out = append(out, fs.Records()...)
-	}
-	return out
 }
