@@ -79,17 +79,17 @@ func TestDLQReplayDeliversFixedEndpoint(t *testing.T) {
 		recs = append(recs, &kgo.Record{Topic: "events", Partition: int32(i % 2), Value: trackEvent(i, name)})
 	}
 	recs = append(recs, &kgo.Record{Topic: "events", Partition: 0, Value: []byte("not json")})
-	c.produce(t, recs...)
+	c.Produce(t, recs...)
 
 	w := startWorker(t, c, "g-replay", rulesYAML, nil)
-	c.consumeAll(t, "hookstream.dlq", paid+1) // every Paid event, and the poison record
+	c.Read(t, "hookstream.dlq", paid+1) // every Paid event, and the poison record
 	rv.waitFor(t, "the viewed events", func(reqs []request) bool { return len(deliveredTo(t, reqs, "/views")) == viewed })
 	if got := deliveredTo(t, rv.requests(), "/crm"); len(got) != 0 {
 		t.Fatalf("delivered %v to the failing endpoint before the replay", got)
 	}
 
 	fixed.Store(true)
-	args := []string{"--brokers", c.addr, "--rules", rulesFile, "--since", "1h"}
+	args := []string{"--brokers", c.Addr, "--rules", rulesFile, "--since", "1h"}
 	first := replay(t, args...)
 	if first.DryRun || first.Summary.Selected != paid+1 || first.Summary.Replayed != paid || first.Summary.Skipped["no_action"] != 1 {
 		t.Fatalf("replay summary %+v, want %d selected, %d replayed, the poison record skipped", first.Summary, paid+1, paid)
