@@ -20,19 +20,19 @@ type countingSink struct {
 	sends, letters atomic.Int64
 }
 
-func (s *countingSink) Send(_ context.Context, _ *rules.Compiled, _ string, _ []byte, _ *kgo.Record, done func()) error {
+func (s *countingSink) Send(_ context.Context, _ *rules.Compiled, _ string, _ []byte, _ *kgo.Record, ack Ack) error {
 	s.sends.Add(1)
-	done()
+	ack.Done()
 	return nil
 }
 
-func (s *countingSink) SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, done func()) error {
-	return s.Send(ctx, a, url, body, src, done)
+func (s *countingSink) SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, ack Ack) error {
+	return s.Send(ctx, a, url, body, src, ack)
 }
 
-func (s *countingSink) DeadLetter(_ context.Context, _ *kgo.Record, _ deadletter.Reason, _ string, _ error, done func()) {
+func (s *countingSink) DeadLetter(_ context.Context, _ *kgo.Record, _ deadletter.Reason, _ string, _ error, ack Ack) {
 	s.letters.Add(1)
-	done()
+	ack.Done()
 }
 
 func (s *countingSink) Flush(context.Context) error { return nil }

@@ -2,22 +2,29 @@ package processor
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // slot is one record in a partition's ledger, from hand-off until the commit
-// point has passed it. Slots are recycled; each is made once with its own done
-// func, so handing a record to the sink allocates nothing.
+// point has passed it. It is the Ack of each of the record's hand-overs to
+// the sink. Slots are recycled, so handing a record over allocates nothing.
 type slot struct {
 	rec     *kgo.Record // cleared once done, so the record can be freed
 	offset  int64
 	epoch   int32
 	pending int32 // 1 while being processed, then one per hand-over to the sink
 	ts      int64 // record timestamp, unix nanoseconds
-	done    func()
+	cp      *checkpoint
 }
+
+// Done finishes one hand-over of the slot's record (Ack).
+func (s *slot) Done() { s.cp.ack(s) }
+
+// Withdrawn reports whether the slot's partition was released (Ack).
+func (s *slot) Withdrawn() bool { return s.cp.withdrawn.Load() }
 
 // slotChunk is how many slots are allocated together when the free list is
 // empty.
@@ -66,6 +73,10 @@ type checkpoint struct {
 	moved  bool            // next has changed since the last publish
 	closed bool
 	gate   gate
+	// withdrawn is set once the partition is released (its context ended)
+	// or the ledger closed: the acks of what it handed over no longer
+	// count, and the sink drops what it has not sent yet.
+	withdrawn atomic.Bool
 
 	budget *budget
 	hooks  checkpointHooks
@@ -129,7 +140,7 @@ func (c *checkpoint) settle(s *slot, handOvers int) {
 	}
 }
 
-// ack finishes one hand-over of s. It is s.done.
+// ack finishes one hand-over of s. It is s.Done.
 func (c *checkpoint) ack(s *slot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -210,6 +221,7 @@ func (c *checkpoint) close(publish bool) {
 		c.publishLocked()
 	}
 	c.closed = true
+	c.withdraw()
 	c.budget.release(c.open, c.bytes)
 	c.budget.processed(c.unproc)
 	c.open, c.bytes, c.unproc = 0, 0, 0
@@ -218,6 +230,9 @@ func (c *checkpoint) close(publish bool) {
 		c.hooks.resume()
 	}
 }
+
+// withdraw makes every slot of the ledger report Withdrawn.
+func (c *checkpoint) withdraw() { c.withdrawn.Store(true) }
 
 // checkpointState is a snapshot for status reporting.
 type checkpointState struct {
@@ -246,7 +261,7 @@ func (c *checkpoint) alloc() *slot {
 	chunk := make([]slot, slotChunk)
 	for i := range chunk {
 		s := &chunk[i]
-		s.done = func() { c.ack(s) }
+		s.cp = c
 		if i > 0 {
 			c.free = append(c.free, s)
 		}

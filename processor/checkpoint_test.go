@@ -108,7 +108,7 @@ func TestCheckpointCommitPoint(t *testing.T) {
 				l.publish()
 			}
 			for _, i := range tt.acks {
-				slots[i].done()
+				slots[i].Done()
 				l.publish()
 			}
 			if !slices.Equal(l.marks, tt.wantMarks) {
@@ -206,7 +206,7 @@ func TestCheckpointPauseResume(t *testing.T) {
 		if st := l.state(); st.open != 1 || l.resumes != 0 {
 			t.Fatalf("%d open, %d resumes: a stuck head must keep the partition paused", st.open, l.resumes)
 		}
-		slots[0].done()
+		slots[0].Done()
 		if l.resumes != 1 {
 			t.Fatalf("resumes = %d once the head moved, want 1", l.resumes)
 		}
@@ -229,16 +229,22 @@ func TestCheckpointClose(t *testing.T) {
 			slots := l.take(nil)
 			l.settle(slots[0], 1)
 			l.settle(slots[1], 1)
-			slots[0].done() // moves the commit point to 1, not yet published
+			slots[0].Done() // moves the commit point to 1, not yet published
+			if slots[1].Withdrawn() {
+				t.Errorf("a slot of an open ledger reports Withdrawn")
+			}
 
 			l.close(tt.publish)
+			if !slots[1].Withdrawn() {
+				t.Errorf("a slot of a closed ledger does not report Withdrawn: the sink would still send it")
+			}
 			if l.resumes != 1 {
 				t.Errorf("close of a paused partition: resumes = %d, want 1", l.resumes)
 			}
 			if l.b.used() != 0 {
 				t.Errorf("budget after close = %d, want every record returned", l.b.used())
 			}
-			slots[1].done() // a late ack, after revoke
+			slots[1].Done() // a late ack, after revoke
 			l.publish()
 			if !slices.Equal(l.marks, tt.wantMarks) {
 				t.Errorf("marks = %v, want %v", l.marks, tt.wantMarks)
@@ -302,7 +308,7 @@ func TestCheckpointConcurrentAcks(t *testing.T) {
 				n := seen % 4
 				cp.settle(s, n)
 				for range n {
-					dones <- s.done
+					dones <- s.Done
 				}
 				seen++
 			}
@@ -351,7 +357,7 @@ func TestCheckpointSteadyStateAllocatesNothing(t *testing.T) {
 			l.settle(s, 1)
 		}
 		for i := len(batch) - 1; i >= 0; i-- {
-			batch[i].done()
+			batch[i].Done()
 		}
 		l.publish()
 		l.marks = l.marks[:0]
@@ -376,7 +382,7 @@ func BenchmarkCheckpoint(b *testing.B) {
 		batch = cp.take(batch)
 		for _, s := range batch {
 			cp.settle(s, 1)
-			s.done()
+			s.Done()
 		}
 		cp.publish()
 	}

@@ -17,24 +17,40 @@ import (
 // Sink delivers matched events and dead letters. *sink.Sink implements it;
 // the processor declares only what it calls.
 //
-// Every done passed in is called exactly once when that hand-over is finished
-// (delivered with a 2xx, or its dead letter acknowledged), from any goroutine,
-// or never if ctx ends first. A record is done when every done it was handed
-// with has been called.
+// Every hand-over comes with its Ack, whose Done the sink calls exactly once
+// when the hand-over is finished (delivered with a 2xx, or its dead letter
+// acknowledged), from any goroutine, or never: if ctx ends before Send
+// returns, or if the sink drops the event because the Ack reports
+// Withdrawn. A record is done when every Ack it was handed with is.
 type Sink interface {
 	// Send queues one rendered event for action a. It blocks while the
 	// action's queue is full, and returns an error only when ctx ends first
-	// (then done is never called). body must stay unchanged until done.
-	Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error
+	// (then ack is never done). body must stay unchanged until ack is done.
+	Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, ack Ack) error
 	// SendParked is Send for an event parked by action a and read back from
 	// the retry topic; src is the source record it carries
 	// (internal/deadletter.Decode). It never parks the event again.
-	SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, done func()) error
+	SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, ack Ack) error
 	// DeadLetter writes rec, a source record, to the dead-letter topic
-	// asynchronously; done is called after the write is acknowledged.
-	DeadLetter(ctx context.Context, rec *kgo.Record, reason deadletter.Reason, action string, cause error, done func())
+	// asynchronously; ack is done after the write is acknowledged.
+	DeadLetter(ctx context.Context, rec *kgo.Record, reason deadletter.Reason, action string, cause error, ack Ack)
 	// Flush delivers everything handed over so far, or returns when ctx ends.
 	Flush(ctx context.Context) error
+}
+
+// Ack is one hand-over's acknowledgement: the ledger slot of the record
+// handed over (checkpoint.go).
+type Ack interface {
+	// Done reports the hand-over finished: the event delivered, or its dead
+	// letter acknowledged. Call it once; it must not block.
+	Done()
+	// Withdrawn reports whether the hand-over was taken back: the record's
+	// partition was revoked or lost, or shutdown gave up on it. Its next
+	// owner delivers it from the committed offset, so the sink drops it if
+	// it has not sent (or parked) it yet, rather than make a duplicate;
+	// what is already in a request may still be delivered. Done is then
+	// never needed, and counts for nothing.
+	Withdrawn() bool
 }
 
 // Config is everything a Processor needs. Zero values are documented defaults.

@@ -25,8 +25,9 @@
 // Send (rendering the action's payload first; a render error is a dead
 // letter with reason "mapping" for that action). A poison record (not a JSON
 // object, too large) is dead-lettered with reason "decode" or "too_large". A
-// record that matched nothing is done at once. The sink calls the record's
-// done func once per hand-over; the record is done when all have come back.
+// record that matched nothing is done at once. Each hand-over carries an Ack,
+// the record's ledger slot; the sink calls its Done once per hand-over, and
+// the record is done when all have come back.
 //
 // # The commit protocol
 //
@@ -49,9 +50,8 @@
 //     them, marks their ledgers a last time and closes them, and then
 //     commits the marked offsets, so the next owner starts right after the
 //     last record done here. The sink drops what it has not sent yet of
-//     those partitions (their contexts are marked with
-//     internal/handoff.Withdrawable); what is already in a request may
-//     still be delivered, but its acks can no longer mark: a late mark
+//     those partitions (their ledger slots, each hand-over's Ack, report
+//     Withdrawn); what is already in a request may still be delivered, but its acks can no longer mark: a late mark
 //     would put this member's offset back into a partition it no longer
 //     owns. The next owner delivers all of it again (at-least-once;
 //     receivers drop duplicates by messageId), so a rebalance duplicates

@@ -90,7 +90,7 @@ type handOver struct {
 	cause  error
 	letter bool // DeadLetter rather than Send
 	parked bool // SendParked rather than Send
-	done   func()
+	ack    Ack
 }
 
 // testSink is a Sink that records every hand-over. hold decides which ones
@@ -113,18 +113,18 @@ func newTestSink(hold func(h handOver) bool) *testSink {
 	return &testSink{hold: hold, changed: make(chan struct{})}
 }
 
-func (s *testSink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error {
-	s.add(handOver{rec: rec, action: a.ID, done: done})
+func (s *testSink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, ack Ack) error {
+	s.add(handOver{rec: rec, action: a.ID, ack: ack})
 	return nil
 }
 
-func (s *testSink) SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, done func()) error {
-	s.add(handOver{rec: src, action: a.ID, parked: true, done: done})
+func (s *testSink) SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, ack Ack) error {
+	s.add(handOver{rec: src, action: a.ID, parked: true, ack: ack})
 	return nil
 }
 
-func (s *testSink) DeadLetter(ctx context.Context, rec *kgo.Record, reason deadletter.Reason, action string, cause error, done func()) {
-	s.add(handOver{rec: rec, action: action, reason: reason, cause: cause, letter: true, done: done})
+func (s *testSink) DeadLetter(ctx context.Context, rec *kgo.Record, reason deadletter.Reason, action string, cause error, ack Ack) {
+	s.add(handOver{rec: rec, action: action, reason: reason, cause: cause, letter: true, ack: ack})
 }
 
 func (s *testSink) add(h handOver) {
@@ -147,7 +147,7 @@ func (s *testSink) ack(h handOver) {
 	s.mu.Lock()
 	s.open--
 	s.mu.Unlock()
-	h.done()
+	h.ack.Done()
 }
 
 // notify wakes waiters; call with mu held.

@@ -165,12 +165,12 @@ type sent struct {
 	body []byte
 }
 
-func (s *recordingSink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error {
+func (s *recordingSink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, ack Ack) error {
 	s.mu.Lock()
 	if s.sent == nil {
 		s.sent = map[string]sent{}
 	}
 	s.sent[a.ID] = sent{url, append([]byte(nil), body...)}
 	s.mu.Unlock()
-	return s.testSink.Send(ctx, a, url, body, rec, done)
+	return s.testSink.Send(ctx, a, url, body, rec, ack)
 }

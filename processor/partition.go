@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/hookstream/hookstream/internal/handoff"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -45,12 +44,7 @@ func (p *Processor) newPartition(parent context.Context, cl *kgo.Client, topic s
 		exited:   make(chan struct{}),
 	}
 	part.hwm.Store(-1)
-	// Marked so that what the partition handed to the sink and the sink
-	// has not sent yet is withdrawn when the partition is released: its
-	// next owner delivers it from the committed offset, and sending it here
-	// too would only make a duplicate.
-	ctx, cancel := context.WithCancel(parent)
-	part.ctx, part.cancel = handoff.Withdrawable(ctx), cancel
+	part.ctx, part.cancel = context.WithCancel(parent)
 
 	// Both maps are built once and only read by kgo; the ledger's lock
 	// serialises the writes to marks.
@@ -64,6 +58,11 @@ func (p *Processor) newPartition(parent context.Context, cl *kgo.Client, topic s
 		pause:  func() { cl.PauseFetchPartitions(self) },
 		resume: func() { cl.ResumeFetchPartitions(self) },
 	})
+	// What the partition handed to the sink and the sink has not sent yet
+	// is withdrawn once the partition is released (its slots report
+	// Withdrawn): its next owner delivers it from the committed offset, and
+	// sending it here too would only make a duplicate.
+	context.AfterFunc(part.ctx, part.cp.withdraw)
 	return part
 }
 

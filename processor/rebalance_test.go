@@ -231,7 +231,7 @@ type blockingSink struct {
 	gaveUp atomic.Int64
 }
 
-func (s *blockingSink) Send(ctx context.Context, _ *rules.Compiled, _ string, _ []byte, _ *kgo.Record, _ func()) error {
+func (s *blockingSink) Send(ctx context.Context, _ *rules.Compiled, _ string, _ []byte, _ *kgo.Record, _ Ack) error {
 	<-ctx.Done()
 	s.gaveUp.Add(1)
 	return ctx.Err()

@@ -18,7 +18,7 @@ import (
 // through the action's retry lane without ever parking it again, and uses
 // the source coordinates for the Idempotency-Key and any dead letter. The
 // parked record's own offset is committed by the same rule as a source
-// record's: once the sink called done.
+// record's: once the sink called Done.
 //
 // A parked event whose action no longer exists or is disabled is
 // dead-lettered with reason rejected rather than delivered with a version
@@ -33,25 +33,25 @@ func (w *worker) handleParked(part *partition, s *slot) {
 	a := w.rules.Load().Get(id)
 	switch {
 	case id == "":
-		w.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, "", errors.New("parked event names no action"), s.done)
+		w.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, "", errors.New("parked event names no action"), s)
 		return
 	case a == nil:
-		w.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, id, fmt.Errorf("parked event of action %s: the action no longer exists", id), s.done)
+		w.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, id, fmt.Errorf("parked event of action %s: the action no longer exists", id), s)
 		return
 	case a.Enabled != nil && !*a.Enabled:
-		w.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, id, fmt.Errorf("parked event of action %s: the action is disabled", id), s.done)
+		w.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, id, fmt.Errorf("parked event of action %s: the action is disabled", id), s)
 		return
 	}
 	if err := rules.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
-		w.sink.DeadLetter(ctx, rec, poisonReason(err), id, err, s.done)
+		w.sink.DeadLetter(ctx, rec, poisonReason(err), id, err, s)
 		return
 	}
 	url, body, err := a.Render(&w.ev, rec.Value, &w.vm, nil)
 	if err != nil {
-		w.sink.DeadLetter(ctx, rec, deadletter.ReasonMapping, id, err, s.done)
+		w.sink.DeadLetter(ctx, rec, deadletter.ReasonMapping, id, err, s)
 		return
 	}
-	if err := w.sink.SendParked(ctx, a, url, body, rec, s.done); err != nil && ctx.Err() == nil {
+	if err := w.sink.SendParked(ctx, a, url, body, rec, s); err != nil && ctx.Err() == nil {
 		// The record stays not done, so the retry partition's commit
 		// point stays before it.
 		w.log.Error("send parked event to sink", "topic", part.topic, "partition", part.id,

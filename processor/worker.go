@@ -92,7 +92,7 @@ func (w *worker) handle(part *partition, s *slot) {
 	// Lazily: object fields are built only if a trigger or mapping reads them.
 	if err := set.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
 		part.cp.settle(s, 1)
-		w.sink.DeadLetter(ctx, rec, poisonReason(err), "", err, s.done)
+		w.sink.DeadLetter(ctx, rec, poisonReason(err), "", err, s)
 		return
 	}
 	w.matches = set.Match(&w.ev, &w.vm, w.matches[:0], w.onErr)
@@ -100,14 +100,14 @@ func (w *worker) handle(part *partition, s *slot) {
 	for _, a := range w.matches {
 		w.matched[a.ID]++
 		// A nil buffer: with a payload mapping, Render allocates a fresh
-		// body, which must stay untouched until the sink calls done.
+		// body, which must stay untouched until the sink calls Done.
 		// Without one it returns rec.Value itself.
 		url, body, err := a.Render(&w.ev, rec.Value, &w.vm, nil)
 		if err != nil {
-			w.sink.DeadLetter(ctx, rec, deadletter.ReasonMapping, a.ID, err, s.done) // a *rules.MappingError naming the action and field
+			w.sink.DeadLetter(ctx, rec, deadletter.ReasonMapping, a.ID, err, s) // a *rules.MappingError naming the action and field
 			continue
 		}
-		if err := w.sink.Send(ctx, a, url, body, rec, s.done); err != nil {
+		if err := w.sink.Send(ctx, a, url, body, rec, s); err != nil {
 			if ctx.Err() == nil {
 				// The record stays not done, so its partition's
 				// commit point stays before it.

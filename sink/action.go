@@ -6,8 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/hookstream/hookstream/internal/handoff"
-
 	"github.com/hookstream/hookstream/rules"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -304,15 +302,15 @@ func (r *runner) dispatch(ctx context.Context) {
 	}
 }
 
-// withdraw drops the events of b that their caller withdrew (see
-// internal/handoff: their partition was revoked, and its next owner
-// delivers them), and returns b, a
-// batch of the rest, or nil if none is left. Events already in a request
+// withdraw drops the events of b that their caller withdrew (their Ack
+// reports Withdrawn: their partition was revoked, and its next owner
+// delivers them), and returns b, a batch of the rest, or nil if none is
+// left. Events already in a request
 // are never withdrawn: a retry carries the same ones under the same key.
 func (r *runner) withdraw(b *batch) *batch {
 	n := 0
 	for _, it := range b.items {
-		if !handoff.Withdrawn(it.ctx) {
+		if !it.withdrawn() {
 			n++
 		}
 	}
@@ -321,7 +319,7 @@ func (r *runner) withdraw(b *batch) *batch {
 	}
 	keep := make([]item, 0, n)
 	for _, it := range b.items {
-		if !handoff.Withdrawn(it.ctx) {
+		if !it.withdrawn() {
 			keep = append(keep, it)
 			continue
 		}

@@ -1,25 +1,28 @@
 package sink
 
 import (
-	"context"
 	"time"
 
+	"github.com/hookstream/hookstream/processor"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // item is one event handed to Send: its body bytes (kept alive by the caller
-// until done), its source record, the caller's done, the Flush generation
-// that counts it and the action's pending ages that count it (nil for dead
-// letters handed over directly).
+// until done), its source record, the caller's acknowledgement, the Flush
+// generation that counts it and the action's pending ages that count it
+// (nil for dead letters handed over directly).
 type item struct {
 	body []byte
 	rec  *kgo.Record
-	done func()
+	ack  processor.Ack // nil: nobody to tell
 	gen  *gen
 	ages *ages
-	sec  int64           // the key ages counts it under
-	ctx  context.Context // Send's; see internal/handoff
+	sec  int64 // the key ages counts it under
 }
+
+// withdrawn reports whether the caller took the event back (see
+// processor.Ack): it is dropped unless already in a request.
+func (it item) withdrawn() bool { return it.ack != nil && it.ack.Withdrawn() }
 
 // source is the event's source record; an event handed over without one is
 // its body at partition and offset -1.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/processor"
 	"github.com/hookstream/hookstream/rules"
 )
 
@@ -55,7 +56,7 @@ func BenchmarkSendBatched(b *testing.B) {
 	})
 	body, rec := event(1)
 	body = fmt.Appendf(body[:len(body)-1], `,"properties":{"note":%q}}`, strings.Repeat("x", 330))
-	done := func() {}
+	var done processor.Ack = testAck{done: func() {}}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

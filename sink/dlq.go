@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
+	"github.com/hookstream/hookstream/processor"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
@@ -21,13 +22,13 @@ type letter struct {
 }
 
 // DeadLetter writes rec, a source record, to the dead-letter topic with
-// reason, the action id (may be empty) and cause; done is called once the
-// write is acknowledged. Failed writes are retried with backoff until ctx
-// ends or the Sink closes; done is never called for a write that did not
-// happen. done runs on the producer's callback goroutine and must not
-// block. The record's format is internal/deadletter's.
-func (s *Sink) DeadLetter(ctx context.Context, rec *kgo.Record, reason deadletter.Reason, action string, cause error, done func()) {
-	s.writeDead(ctx, item{rec: rec, done: done, gen: s.track.add()}, letter{reason: reason, action: action, cause: cause})
+// reason, the action id (may be empty) and cause; ack.Done is called once
+// the write is acknowledged. Failed writes are retried with backoff until
+// ctx ends or the Sink closes; ack is never done for a write that did not
+// happen. Done runs on the producer's callback goroutine. The record's
+// format is internal/deadletter's.
+func (s *Sink) DeadLetter(ctx context.Context, rec *kgo.Record, reason deadletter.Reason, action string, cause error, ack processor.Ack) {
+	s.writeDead(ctx, item{rec: rec, ack: ack, gen: s.track.add()}, letter{reason: reason, action: action, cause: cause})
 }
 
 // deadLetter writes each event of b to the dead-letter topic.

@@ -1,10 +1,13 @@
 // Package sink delivers matched events to their webhooks and dead-letters
 // what cannot be delivered. It is the last step of hookstream's pipeline:
-// the processor hands each (action, event) pair to Send with a done
-// callback, and commits a record's offset only once every done of that
-// record has been called. The sink's promise is therefore simple to state:
-// done means delivered (a 2xx) or written to the dead-letter topic
-// (acknowledged by the broker), and nothing else ever calls it.
+// the processor hands each (action, event) pair to Send with an
+// acknowledgement (processor.Ack, the record's ledger slot), and commits a
+// record's offset only once every Ack of that record is done. The sink's
+// promise is therefore simple to state: Done means delivered (a 2xx) or
+// written to the dead-letter topic (acknowledged by the broker), and
+// nothing else ever calls it. An event whose Ack reports Withdrawn (its
+// partition was revoked) is dropped if it is not yet in a request: the
+// partition's next owner delivers it.
 //
 // Each action with events has one goroutine (action.go) that owns its
 // batchers (batcher.go); it starts with the action's first event and
@@ -63,7 +66,7 @@
 // Dead letters (dlq.go) keep the source record's key, value and headers and
 // add hookstream-* headers saying why; their format, like that of parked
 // events, is internal/deadletter's. Both are written by one acked topic
-// writer (writer.go): a failed write is retried with backoff, and done is
+// writer (writer.go): a failed write is retried with backoff, and Done is
 // only called after the broker acknowledged it.
 //
 // Flush and Close make shutdown exact: Flush sends every partial batch and

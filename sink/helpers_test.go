@@ -188,14 +188,25 @@ type dones struct {
 
 func newDones() *dones { return &dones{ch: make(chan string, 100000), n: map[string]int{}} }
 
-func (d *dones) fn(name string) func() {
-	return func() {
+// fn returns the acknowledgement of an event called name.
+func (d *dones) fn(name string) testAck {
+	return testAck{done: func() {
 		d.mu.Lock()
 		d.n[name]++
 		d.mu.Unlock()
 		d.ch <- name
-	}
+	}}
 }
+
+// testAck is the acknowledgement a test hands over with an event: done runs
+// on Done, and Withdrawn reports withdrawn, if set.
+type testAck struct {
+	done      func()
+	withdrawn *atomic.Bool
+}
+
+func (a testAck) Done()           { a.done() }
+func (a testAck) Withdrawn() bool { return a.withdrawn != nil && a.withdrawn.Load() }
 
 // wait returns once n done calls arrived, failing after a deadline.
 func (d *dones) wait(t *testing.T, n int) []string {

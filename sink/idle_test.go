@@ -109,7 +109,7 @@ func TestRetireRacesSend(t *testing.T) {
 				n := g*each + i
 				body, rec := event(n)
 				done := d.fn(fmt.Sprintf("e%d", n))
-				if err := s.Send(context.Background(), a, rc.URL, body, rec, func() { done(); delivered <- struct{}{} }); err != nil {
+				if err := s.Send(context.Background(), a, rc.URL, body, rec, testAck{done: func() { done.Done(); delivered <- struct{}{} }}); err != nil {
 					errs <- err
 					return
 				}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
-	"github.com/hookstream/hookstream/internal/handoff"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -331,7 +330,7 @@ func (r *runner) writePending() {
 	topic := r.s.retryTopic()
 	for i, it := range pk.pending {
 		pk.pending[i] = item{}
-		if handoff.Withdrawn(it.ctx) {
+		if it.withdrawn() {
 			r.held-- // withdrawn: its partition's next owner has it
 			r.s.abandon(it)
 			continue

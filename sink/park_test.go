@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
-	"github.com/hookstream/hookstream/internal/handoff"
 	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -64,7 +63,7 @@ func (rr *retryReader) handBack(t *testing.T, s *Sink, a *rules.Compiled, url st
 		}
 		for _, rec := range fs.Records() {
 			got++
-			if err := s.SendParked(ctx, a, url, rec.Value, deadletter.Decode(rec).Source, func() { rr.done <- rec }); err != nil {
+			if err := s.SendParked(ctx, a, url, rec.Value, deadletter.Decode(rec).Source, testAck{done: func() { rr.done <- rec }}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -322,11 +321,15 @@ func TestEventsWithdrawnBeforeTheyAreSent(t *testing.T) {
 	s := newSink(t, Config{})
 	a := testAction("crm", nil) // unbatched, max_in_flight 1
 	d := newDones()
-	revoked, revoke := context.WithCancel(context.Background())
-	unmarked, stop := context.WithCancel(context.Background()) // ends too, but withdraws nothing
-	for i, ctx := range []context.Context{context.Background(), handoff.Withdrawable(revoked), handoff.Withdrawable(revoked), unmarked} {
+	var revoked atomic.Bool
+	ended, stop := context.WithCancel(context.Background()) // Send's context ends too, but withdraws nothing
+	for i, ctx := range []context.Context{context.Background(), context.Background(), context.Background(), ended} {
 		body, rec := event(i)
-		if err := s.Send(ctx, a, rc.URL, body, rec, d.fn(fmt.Sprintf("e%d", i))); err != nil {
+		ack := d.fn(fmt.Sprintf("e%d", i))
+		if i == 1 || i == 2 {
+			ack.withdrawn = &revoked
+		}
+		if err := s.Send(ctx, a, rc.URL, body, rec, ack); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -335,7 +338,7 @@ func TestEventsWithdrawnBeforeTheyAreSent(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no first request")
 	}
-	revoke() // e1 and e2 are queued, not sent: they are withdrawn
+	revoked.Store(true) // e1 and e2 are queued, not sent: they are withdrawn
 	stop()
 	close(release)
 	for _, want := range []string{`"m-0"`, `"m-3"`} {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/telemetry"
+	"github.com/hookstream/hookstream/processor"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/trace"
@@ -142,17 +143,16 @@ func New(cfg Config) *Sink {
 	return s
 }
 
-// Send queues one rendered event for action a, to url. done is called
+// Send queues one rendered event for action a, to url. ack.Done is called
 // exactly once, when the event was delivered (2xx) or dead-lettered (write
-// acknowledged), from a goroutine of the Sink; it must not block. body must
-// stay unchanged until then. Send blocks while the action holds
-// Config.MaxBuffered events, until ctx ends; it then returns ctx's error and
-// done is never called. A ctx marked with internal/handoff.Withdrawable
-// that ends later, before the event is sent or parked, withdraws it: done
-// is never called either (the processor marks a partition's context so,
-// and its next owner delivers the event).
-func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func()) error {
-	return s.send(ctx, a, url, body, rec, done, false)
+// acknowledged), from a goroutine of the Sink. body must stay unchanged
+// until then. Send blocks while the action holds Config.MaxBuffered events,
+// until ctx ends; it then returns ctx's error and ack is never done. An
+// event whose ack reports Withdrawn before it is sent or parked is dropped,
+// and ack is never done either: its partition's next owner delivers it.
+// ack may be nil.
+func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, ack processor.Ack) error {
+	return s.send(ctx, a, url, body, rec, ack, false)
 }
 
 // SendParked is Send for an event read back from the retry topic: src is
@@ -160,11 +160,11 @@ func (s *Sink) Send(ctx context.Context, a *rules.Compiled, url string, body []b
 // Idempotency-Key, trace links, latency and any dead letter are the source
 // event's. It goes through the action's retry lane (retrytopic.go), which
 // delivers it but never parks it again, and never blocks.
-func (s *Sink) SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, done func()) error {
-	return s.send(ctx, a, url, body, src, done, true)
+func (s *Sink) SendParked(ctx context.Context, a *rules.Compiled, url string, body []byte, src *kgo.Record, ack processor.Ack) error {
+	return s.send(ctx, a, url, body, src, ack, true)
 }
 
-func (s *Sink) send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, done func(), parked bool) error {
+func (s *Sink) send(ctx context.Context, a *rules.Compiled, url string, body []byte, rec *kgo.Record, ack processor.Ack, parked bool) error {
 	if a == nil {
 		return errors.New("send: nil action")
 	}
@@ -180,7 +180,7 @@ func (s *Sink) send(ctx context.Context, a *rules.Compiled, url string, body []b
 	if err != nil {
 		return fmt.Errorf("send to action %s: %w", a.ID, err)
 	}
-	it := item{body: body, rec: rec, done: done, gen: s.track.add(), ages: r.ages, ctx: ctx}
+	it := item{body: body, rec: rec, ack: ack, gen: s.track.add(), ages: r.ages}
 	if rec != nil {
 		it.sec = second(rec.Timestamp)
 	} else {
@@ -221,8 +221,8 @@ func (s *Sink) runner(id string) (*runner, error) {
 
 // finish reports one event done to the caller and to Flush.
 func (s *Sink) finish(it item) {
-	if it.done != nil {
-		it.done()
+	if it.ack != nil {
+		it.ack.Done()
 	}
 	s.abandon(it)
 }
