@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
@@ -47,78 +48,92 @@ func TestBatchedBody(t *testing.T) {
 	d.wait(t, 3)
 }
 
+// TestBatchesFullUnderLoad runs on synctest's clock, so that "no request
+// after the three batches" is checked once everything has settled.
 func TestBatchesFullUnderLoad(t *testing.T) {
-	rc := newReceiver(t, nil)
-	s := newSink(t, Config{MaxBuffered: 5000})
-	d := newDones()
-	a := testAction("load", func(a *rules.Compiled) {
-		batched(1000, time.Hour)(a)
-		a.MaxInFlight = 4
-	})
-	// Four senders at once, as partitions would.
-	errs := make(chan error, 4)
-	for g := range 4 {
-		go func() {
-			for i := g; i < 2500; i += 4 {
-				body, rec := event(i)
-				if err := s.Send(context.Background(), a, rc.URL, body, rec, d.fn(fmt.Sprint(i))); err != nil {
-					errs <- err
-					return
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t)
+		rc := b.receiver(t, nil)
+		s := b.sink(t, Config{MaxBuffered: 5000})
+		d := newDones()
+		a := testAction("load", func(a *rules.Compiled) {
+			batched(1000, time.Hour)(a)
+			a.MaxInFlight = 4
+		})
+		// Four senders at once, as partitions would.
+		errs := make(chan error, 4)
+		for g := range 4 {
+			go func() {
+				for i := g; i < 2500; i += 4 {
+					body, rec := event(i)
+					if err := s.Send(context.Background(), a, rc.URL, body, rec, d.fn(fmt.Sprint(i))); err != nil {
+						errs <- err
+						return
+					}
 				}
+				errs <- nil
+			}()
+		}
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
 			}
-			errs <- nil
-		}()
-	}
-	for range 4 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
 		}
-	}
-	flush(t, s)
-	var sizes []int
-	seen := map[string]bool{}
-	for range 3 {
-		evs := events(t, rc.next(t).body)
-		sizes = append(sizes, len(evs))
-		for _, e := range evs {
-			if seen[e] {
-				t.Fatalf("%s sent twice", e)
+		flush(t, s)
+		var sizes []int
+		seen := map[string]bool{}
+		for range 3 {
+			evs := events(t, rc.next(t).body)
+			sizes = append(sizes, len(evs))
+			for _, e := range evs {
+				if seen[e] {
+					t.Fatalf("%s sent twice", e)
+				}
+				seen[e] = true
 			}
-			seen[e] = true
 		}
-	}
-	rc.none(t, 20*time.Millisecond)
-	full := 0
-	for _, n := range sizes {
-		if n > 1000 {
-			t.Fatalf("batch of %d over size 1000", n)
+		synctest.Wait()
+		if n := len(rc.got); n != 0 {
+			t.Fatalf("%d requests after the three batches, want none", n)
 		}
-		if n == 1000 {
-			full++
+		full := 0
+		for _, n := range sizes {
+			if n > 1000 {
+				t.Fatalf("batch of %d over size 1000", n)
+			}
+			if n == 1000 {
+				full++
+			}
 		}
-	}
-	if full != 2 || len(seen) != 2500 {
-		t.Fatalf("batch sizes %v: want two full batches and the rest flushed", sizes)
-	}
+		if full != 2 || len(seen) != 2500 {
+			t.Fatalf("batch sizes %v: want two full batches and the rest flushed", sizes)
+		}
+	})
 }
 
+// TestBatchWait runs on synctest's clock: a partial batch goes out exactly
+// batch.wait after its first event, not before and not later.
 func TestBatchWait(t *testing.T) {
-	rc := newReceiver(t, nil)
-	s := newSink(t, Config{})
-	d := newDones()
-	a := testAction("wait", batched(1000, 100*time.Millisecond))
-	start := time.Now()
-	for i := range 3 {
-		send(t, s, a, rc.URL, i, d)
-	}
-	got := rc.next(t)
-	if waited := got.at.Sub(start); waited < 100*time.Millisecond {
-		t.Errorf("partial batch sent after %s, before batch.wait", waited)
-	}
-	if evs := events(t, got.body); len(evs) != 3 {
-		t.Errorf("partial batch of %d events, want 3", len(evs))
-	}
-	d.wait(t, 3)
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t)
+		rc := b.receiver(t, nil)
+		s := b.sink(t, Config{})
+		d := newDones()
+		const wait = time.Second
+		a := testAction("wait", batched(1000, wait))
+		start := time.Now()
+		for i := range 3 {
+			send(t, s, a, rc.URL, i, d)
+		}
+		got := rc.next(t)
+		if waited := got.at.Sub(start); waited != wait {
+			t.Errorf("partial batch sent after %s, want batch.wait %s", waited, wait)
+		}
+		if evs := events(t, got.body); len(evs) != 3 {
+			t.Errorf("partial batch of %d events, want 3", len(evs))
+		}
+		d.wait(t, 3)
+	})
 }
 
 func TestBatchesNeverMixURLs(t *testing.T) {
