@@ -19,12 +19,7 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)
 		var up atomic.Bool
-		rc := b.receiver(t, func(seen) answer {
-			if up.Load() {
-				return answer{status: http.StatusOK}
-			}
-			return answer{status: http.StatusServiceUnavailable}
-		})
+		rc := b.receiver(t, downUntil(&up))
 		s := b.sink(t, Config{})
 		d := newDones()
 		const openFor = 10 * time.Second
@@ -100,12 +95,7 @@ func TestHalfOpenLetsOneProbeThrough(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t)
 		var up atomic.Bool
-		rc := b.receiver(t, func(seen) answer {
-			if up.Load() {
-				return answer{status: http.StatusOK}
-			}
-			return answer{status: http.StatusServiceUnavailable}
-		})
+		rc := b.receiver(t, downUntil(&up))
 		s := b.sink(t, Config{})
 		d := newDones()
 		a := testAction("parallel", func(a *rules.Compiled) {
@@ -131,4 +121,14 @@ func TestHalfOpenLetsOneProbeThrough(t *testing.T) {
 			t.Fatalf("%d requests after the endpoint came back, want at most 3", extra)
 		}
 	})
+}
+
+// downUntil answers 503 until up holds, then 200.
+func downUntil(up *atomic.Bool) func(seen) answer {
+	return func(seen) answer {
+		if up.Load() {
+			return answer{status: http.StatusOK}
+		}
+		return answer{status: http.StatusServiceUnavailable}
+	}
 }
