@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
@@ -92,91 +93,94 @@ func (rr *retryReader) commit(t *testing.T, n int) {
 }
 
 func TestParkedActionDeliversFromTheRetryTopicInOrderThenDirectly(t *testing.T) {
-	const n = 20
-	cl := newCluster(t, kfake.SeedTopics(3, retryTopic))
-	var up atomic.Bool
-	delivered := make(chan seen, 1000)
-	rc := newReceiver(t, func(s seen) answer {
-		if up.Load() {
-			delivered <- s
-			return answer{status: http.StatusOK}
+	synctest.Test(t, func(t *testing.T) {
+		const n = 20
+		b := newBubble(t, kfake.SeedTopics(3, retryTopic))
+		cl := b.cl
+		var up atomic.Bool
+		delivered := make(chan seen, 1000)
+		rc := b.receiver(t, func(s seen) answer {
+			if up.Load() {
+				delivered <- s
+				return answer{status: http.StatusOK}
+			}
+			return answer{status: http.StatusServiceUnavailable}
+		})
+		logs := &kafkatest.SyncBuffer{}
+		s := b.sink(t, Config{Group: "g-park", Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		a := parkAction("crm")
+		d := newDones()
+		for i := range n {
+			send(t, s, a, rc.URL, i, d)
 		}
-		return answer{status: http.StatusServiceUnavailable}
-	})
-	logs := &kafkatest.SyncBuffer{}
-	s := newSink(t, Config{Producer: cl.producer, Group: "g-park", Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	a := parkAction("crm")
-	d := newDones()
-	for i := range n {
-		send(t, s, a, rc.URL, i, d)
-	}
-	d.wait(t, n) // each done once its park write was acknowledged
+		d.wait(t, n) // each done once its park write was acknowledged
 
-	parked := cl.read(t, retryTopic, n)
-	for i, r := range parked {
-		if r.Partition != parked[0].Partition {
-			t.Fatalf("parked events spread over partitions %d and %d; one action's must share one", parked[0].Partition, r.Partition)
+		parked := cl.read(t, retryTopic, n)
+		for i, r := range parked {
+			if r.Partition != parked[0].Partition {
+				t.Fatalf("parked events spread over partitions %d and %d; one action's must share one", parked[0].Partition, r.Partition)
+			}
+			if off, _ := header(r, deadletter.HeaderSourceOffset); off != fmt.Sprint(i) {
+				t.Fatalf("parked event %d has source offset %s: out of order", i, off)
+			}
+			if act, _ := header(r, deadletter.HeaderAction); act != "crm" {
+				t.Fatalf("parked event names action %q", act)
+			}
 		}
-		if off, _ := header(r, deadletter.HeaderSourceOffset); off != fmt.Sprint(i) {
-			t.Fatalf("parked event %d has source offset %s: out of order", i, off)
-		}
-		if act, _ := header(r, deadletter.HeaderAction); act != "crm" {
-			t.Fatalf("parked event names action %q", act)
-		}
-	}
-	// While the endpoint is still down, a parked event read back is held:
-	// not done, and not parked a second time.
-	rr := newRetryReader(t, cl, "g-park")
-	rr.handBack(t, s, a, rc.URL, 1)
-	select {
-	case rec := <-rr.done:
-		t.Fatalf("parked event at %d done while its endpoint is down", rec.Offset)
-	case <-time.After(500 * time.Millisecond):
-	}
-	if end := endOffset(t, cl, retryTopic, parked[0].Partition); end != n {
-		t.Fatalf("retry partition ends at %d after a parked event came back while down, want %d: it was parked again", end, n)
-	}
-
-	up.Store(true)
-	rr.handBack(t, s, a, rc.URL, n-1)
-	rr.commit(t, n)
-	firstKey := map[string]string{} // body -> Idempotency-Key of its first attempt, failed or not
-	for len(rc.got) > 0 {
-		s := <-rc.got
-		if _, ok := firstKey[s.body]; !ok {
-			firstKey[s.body] = s.header.Get("Idempotency-Key")
-		}
-	}
-	for i := range n {
-		var got seen
+		// While the endpoint is still down, a parked event read back is held:
+		// not done, and not parked a second time.
+		rr := newRetryReader(t, cl, "g-park")
+		rr.handBack(t, s, a, rc.URL, 1)
 		select {
-		case got = <-delivered:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("%d of %d parked events delivered", i, n)
+		case rec := <-rr.done:
+			t.Fatalf("parked event at %d done while its endpoint is down", rec.Offset)
+		case <-time.After(500 * time.Millisecond):
 		}
-		if want, _ := event(i); got.body != string(want) {
-			t.Fatalf("delivery %d is %s, want %s", i, got.body, want)
+		if end := endOffset(t, cl, retryTopic, parked[0].Partition); end != n {
+			t.Fatalf("retry partition ends at %d after a parked event came back while down, want %d: it was parked again", end, n)
 		}
-		key := got.header.Get("Idempotency-Key")
-		if k, ok := firstKey[got.body]; key == "" || ok && k != key {
-			t.Errorf("event %d: Idempotency-Key %q, its first attempt had %q", i, key, k)
-		}
-	}
 
-	// Everything parked is committed: the action delivers directly again.
-	kafkatest.Eventually(t, "the action unparked", func() bool { return strings.Contains(logs.String(), "action unparked") })
-	send(t, s, a, rc.URL, n, d)
-	select {
-	case got := <-delivered:
-		if want, _ := event(n); got.body != string(want) {
-			t.Fatalf("after unparking got %s", got.body)
+		up.Store(true)
+		rr.handBack(t, s, a, rc.URL, n-1)
+		rr.commit(t, n)
+		firstKey := map[string]string{} // body -> Idempotency-Key of its first attempt, failed or not
+		for len(rc.got) > 0 {
+			s := <-rc.got
+			if _, ok := firstKey[s.body]; !ok {
+				firstKey[s.body] = s.header.Get("Idempotency-Key")
+			}
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the event after unparking was not delivered")
-	}
-	if end := endOffset(t, cl, retryTopic, parked[0].Partition); end != n {
-		t.Fatalf("retry partition ends at %d, want %d: the event after unparking was parked", end, n)
-	}
+		for i := range n {
+			var got seen
+			select {
+			case got = <-delivered:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%d of %d parked events delivered", i, n)
+			}
+			if want, _ := event(i); got.body != string(want) {
+				t.Fatalf("delivery %d is %s, want %s", i, got.body, want)
+			}
+			key := got.header.Get("Idempotency-Key")
+			if k, ok := firstKey[got.body]; key == "" || ok && k != key {
+				t.Errorf("event %d: Idempotency-Key %q, its first attempt had %q", i, key, k)
+			}
+		}
+
+		// Everything parked is committed: the action delivers directly again.
+		kafkatest.Eventually(t, "the action unparked", func() bool { return strings.Contains(logs.String(), "action unparked") })
+		send(t, s, a, rc.URL, n, d)
+		select {
+		case got := <-delivered:
+			if want, _ := event(n); got.body != string(want) {
+				t.Fatalf("after unparking got %s", got.body)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the event after unparking was not delivered")
+		}
+		if end := endOffset(t, cl, retryTopic, parked[0].Partition); end != n {
+			t.Fatalf("retry partition ends at %d, want %d: the event after unparking was parked", end, n)
+		}
+	})
 }
 
 // endOffset returns the end offset of one partition.
@@ -216,21 +220,23 @@ func TestFailingActionWithAFullBufferParksAtOnce(t *testing.T) {
 }
 
 func TestSlowButHealthyActionDoesNotPark(t *testing.T) {
-	cl := newCluster(t, kfake.SeedTopics(1, retryTopic))
-	rc := newReceiver(t, func(seen) answer {
-		time.Sleep(20 * time.Millisecond) // a slow endpoint, not a failing one
-		return answer{status: http.StatusOK}
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, kfake.SeedTopics(1, retryTopic))
+		rc := b.receiver(t, func(seen) answer {
+			time.Sleep(20 * time.Millisecond) // a slow endpoint, not a failing one
+			return answer{status: http.StatusOK}
+		})
+		s := b.sink(t, Config{Group: "g-slow", MaxBuffered: 2})
+		a := parkAction("crm")
+		d := newDones()
+		for i := range 20 {
+			send(t, s, a, rc.URL, i, d)
+		}
+		d.wait(t, 20)
+		if end := endOffset(t, b.cl, retryTopic, 0); end != 0 {
+			t.Fatalf("%d events of a healthy action parked", end)
+		}
 	})
-	s := newSink(t, Config{Producer: cl.producer, Group: "g-slow", MaxBuffered: 2})
-	a := parkAction("crm")
-	d := newDones()
-	for i := range 20 {
-		send(t, s, a, rc.URL, i, d)
-	}
-	d.wait(t, 20)
-	if end := endOffset(t, cl, retryTopic, 0); end != 0 {
-		t.Fatalf("%d events of a healthy action parked", end)
-	}
 }
 
 // failProduce makes every produce fail with a non-retryable error while
@@ -260,26 +266,29 @@ func failProduce(c *kfake.Cluster, failing *atomic.Bool) {
 }
 
 func TestFailedParkWriteLeavesTheEventUndone(t *testing.T) {
-	cl := newCluster(t, kfake.SeedTopics(1, retryTopic))
-	var failing atomic.Bool
-	failing.Store(true)
-	failProduce(cl.c, &failing)
-	rc := newReceiver(t, func(seen) answer { return answer{status: http.StatusServiceUnavailable} })
-	logs := &kafkatest.SyncBuffer{}
-	s := newSink(t, Config{Producer: cl.producer, Group: "g-fail", Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	d := newDones()
-	send(t, s, parkAction("crm"), rc.URL, 1, d)
-	kafkatest.Eventually(t, "a failed park write", func() bool {
-		return strings.Contains(logs.String(), "topic write failed, will retry") && strings.Contains(logs.String(), retryTopic)
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t, kfake.SeedTopics(1, retryTopic))
+		cl := b.cl
+		var failing atomic.Bool
+		failing.Store(true)
+		failProduce(cl.c, &failing)
+		rc := b.receiver(t, func(seen) answer { return answer{status: http.StatusServiceUnavailable} })
+		logs := &kafkatest.SyncBuffer{}
+		s := b.sink(t, Config{Group: "g-fail", Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		d := newDones()
+		send(t, s, parkAction("crm"), rc.URL, 1, d)
+		kafkatest.Eventually(t, "a failed park write", func() bool {
+			return strings.Contains(logs.String(), "topic write failed, will retry") && strings.Contains(logs.String(), retryTopic)
+		})
+		if n := d.count("e1"); n != 0 {
+			t.Fatalf("done called %d times while its park write fails", n)
+		}
+		failing.Store(false)
+		d.wait(t, 1)
+		if r := cl.read(t, retryTopic, 1)[0]; string(r.Key) != "crm" {
+			t.Fatalf("parked key %q", r.Key)
+		}
 	})
-	if n := d.count("e1"); n != 0 {
-		t.Fatalf("done called %d times while its park write fails", n)
-	}
-	failing.Store(false)
-	d.wait(t, 1)
-	if r := cl.read(t, retryTopic, 1)[0]; string(r.Key) != "crm" {
-		t.Fatalf("parked key %q", r.Key)
-	}
 }
 
 func TestParkedEventDeadLettersAsItsSourceRecord(t *testing.T) {
@@ -310,47 +319,50 @@ func TestParkedEventDeadLettersAsItsSourceRecord(t *testing.T) {
 }
 
 func TestEventsWithdrawnBeforeTheyAreSent(t *testing.T) {
-	arrived, release := make(chan struct{}), make(chan struct{})
-	rc := newReceiver(t, func(s seen) answer {
-		if s.n == 0 {
-			close(arrived)
-			<-release // the first request holds the ones queued behind it
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t)
+		arrived, release := make(chan struct{}), make(chan struct{})
+		rc := b.receiver(t, func(s seen) answer {
+			if s.n == 0 {
+				close(arrived)
+				<-release // the first request holds the ones queued behind it
+			}
+			return answer{status: http.StatusOK}
+		})
+		s := b.sink(t, Config{})
+		a := testAction("crm", nil) // unbatched, max_in_flight 1
+		d := newDones()
+		var revoked atomic.Bool
+		ended, stop := context.WithCancel(context.Background()) // Send's context ends too, but withdraws nothing
+		for i, ctx := range []context.Context{context.Background(), context.Background(), context.Background(), ended} {
+			body, rec := event(i)
+			ack := d.fn(fmt.Sprintf("e%d", i))
+			if i == 1 || i == 2 {
+				ack.withdrawn = &revoked
+			}
+			if err := s.Send(ctx, a, rc.URL, body, rec, ack); err != nil {
+				t.Fatal(err)
+			}
 		}
-		return answer{status: http.StatusOK}
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+			t.Fatal("no first request")
+		}
+		revoked.Store(true) // e1 and e2 are queued, not sent: they are withdrawn
+		stop()
+		close(release)
+		for _, want := range []string{`"m-0"`, `"m-3"`} {
+			if got := rc.next(t); !strings.Contains(got.body, want) {
+				t.Fatalf("got %s, want %s: the withdrawn events were sent", got.body, want)
+			}
+		}
+		flush(t, s) // does not wait for the withdrawn events
+		if got := d.wait(t, 2); strings.Join(got, ",") != "e0,e3" {
+			t.Fatalf("done for %v, want e0 and e3", got)
+		}
+		rc.none(t, 100*time.Millisecond)
 	})
-	s := newSink(t, Config{})
-	a := testAction("crm", nil) // unbatched, max_in_flight 1
-	d := newDones()
-	var revoked atomic.Bool
-	ended, stop := context.WithCancel(context.Background()) // Send's context ends too, but withdraws nothing
-	for i, ctx := range []context.Context{context.Background(), context.Background(), context.Background(), ended} {
-		body, rec := event(i)
-		ack := d.fn(fmt.Sprintf("e%d", i))
-		if i == 1 || i == 2 {
-			ack.withdrawn = &revoked
-		}
-		if err := s.Send(ctx, a, rc.URL, body, rec, ack); err != nil {
-			t.Fatal(err)
-		}
-	}
-	select {
-	case <-arrived:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no first request")
-	}
-	revoked.Store(true) // e1 and e2 are queued, not sent: they are withdrawn
-	stop()
-	close(release)
-	for _, want := range []string{`"m-0"`, `"m-3"`} {
-		if got := rc.next(t); !strings.Contains(got.body, want) {
-			t.Fatalf("got %s, want %s: the withdrawn events were sent", got.body, want)
-		}
-	}
-	flush(t, s) // does not wait for the withdrawn events
-	if got := d.wait(t, 2); strings.Join(got, ",") != "e0,e3" {
-		t.Fatalf("done for %v, want e0 and e3", got)
-	}
-	rc.none(t, 100*time.Millisecond)
 }
 
 func TestRetryLaneNeverBlocksSend(t *testing.T) {
