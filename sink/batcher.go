@@ -41,48 +41,25 @@ type batch struct {
 	br       *breaker
 	url      string
 	items    []item
-	body     []byte
+	body     body // read from items' bytes on each attempt (body.go)
 	key      string
 	sig      string // X-Signature, computed when the batch is formed
 	attempts int    // requests made for these events, carried into halves
 }
 
-// newBatch forms a batch, its body, key and signature. Signing here, on the
+// newBatch forms a batch, its key and signature. Signing here, on the
 // action's goroutine while the previous request is still in flight, keeps
 // the HMAC of a 400 KB body (a quarter of a millisecond) off the path from
 // one request's answer to the next request, which with max_in_flight 1 is
-// what bounds an action's throughput.
+// what bounds an action's throughput. The body itself is never built: each
+// attempt reads it from the events' bytes (body.go).
 func newBatch(p *policy, url string, items []item) *batch {
-	b := &batch{p: p, url: url, items: items}
-	b.body = encode(p.batched, items)
+	b := &batch{p: p, url: url, items: items, body: bodyOf(p.batched, items)}
 	b.key = idempotencyKey(p.a.ID, items, p.batched)
 	if p.signature {
-		b.sig = Sign(p.a.Secrets[0], b.body)
+		b.sig = sign(p.a.Secrets[0], b.body)
 	}
 	return b
-}
-
-// encode returns the request body: the event itself when unbatched, else a
-// JSON array of the events in arrival order. The events are concatenated as
-// they are, never re-encoded: that is both the fastest way and the only one
-// that keeps each event's bytes exactly as rendered.
-func encode(batched bool, items []item) []byte {
-	if !batched && len(items) == 1 {
-		return items[0].body
-	}
-	n := 2 + max(len(items)-1, 0)
-	for _, it := range items {
-		n += len(it.body)
-	}
-	body := make([]byte, 0, n)
-	body = append(body, '[')
-	for i, it := range items {
-		if i > 0 {
-			body = append(body, ',')
-		}
-		body = append(body, it.body...)
-	}
-	return append(body, ']')
 }
 
 // split cuts b into two halves, each with its own body and key, for a 413

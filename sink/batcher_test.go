@@ -231,8 +231,8 @@ func TestBatcher(t *testing.T) {
 				t.Fatalf("UntilNext = %s, want 600ms", u)
 			}
 			out := b.Flush()
-			if want := len(encode(true, out.items)); len(out.body) != want || b.Len() != 0 {
-				t.Fatalf("flushed body of %d bytes, want %d; %d left", len(out.body), want, b.Len())
+			if want := len(joined(out.items)); out.body.Len() != want || b.Len() != 0 {
+				t.Fatalf("flushed body of %d bytes, want %d; %d left", out.body.Len(), want, b.Len())
 			}
 		})
 	}

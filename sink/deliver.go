@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -126,10 +125,12 @@ func (r *runner) attempt(ctx context.Context, b *batch, ep *endpoint) (o outcome
 	p := b.p
 	rctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, p.method, b.url, bytes.NewReader(b.body))
+	req, err := http.NewRequestWithContext(rctx, p.method, b.url, b.body.reader())
 	if err != nil {
 		return outcome{class: classPermanent, err: fmt.Errorf("%s request: %w", p.method, urlFree(err))}, nil
 	}
+	req.ContentLength = int64(b.body.Len())
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(b.body.reader()), nil }
 	if req.URL.Scheme != "http" && req.URL.Scheme != "https" || req.URL.Host == "" {
 		return outcome{class: classPermanent, err: fmt.Errorf("%s request: URL needs http(s) and a host", p.method)}, nil
 	}
@@ -199,7 +200,7 @@ func (r *runner) setHeaders(h http.Header, b *batch) {
 		return
 	}
 	if b.sig == "" {
-		b.sig = Sign(p.a.Secrets[0], b.body)
+		b.sig = sign(p.a.Secrets[0], b.body)
 	}
 	h[HeaderSignature] = []string{b.sig}
 	if p.standard {
@@ -208,7 +209,7 @@ func (r *runner) setHeaders(h http.Header, b *batch) {
 		ts := r.s.now().Unix()
 		h[HeaderWebhookID] = []string{b.key}
 		h[HeaderWebhookTimestamp] = []string{strconv.FormatInt(ts, 10)}
-		h[HeaderWebhookSignature] = []string{StandardSignature(p.a.Secrets, b.key, ts, b.body)}
+		h[HeaderWebhookSignature] = []string{standardSignature(p.a.Secrets, b.key, ts, b.body)}
 	}
 }
 
