@@ -39,6 +39,7 @@ var specMetrics = map[string]kind{
 	"hookstream_circuit_state":              gauge,
 	"hookstream_rules_active":               gauge,
 	"hookstream_rules_rejected_total":       counter,
+	"hookstream_buffered_bytes":             gauge,
 }
 
 // prometheusMetrics are series Prometheus writes itself for every target;

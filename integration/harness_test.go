@@ -158,6 +158,12 @@ type worker struct {
 // startWorker runs `hookstream run` with the rules file and extra arguments.
 func startWorker(t *testing.T, c *kafkatest.Cluster, group, rulesYAML string, env []string, args ...string) *worker {
 	t.Helper()
+	return startWorkerOf(t, binary, c, group, rulesYAML, env, args...)
+}
+
+// startWorkerOf is startWorker with another build of hookstream.
+func startWorkerOf(t *testing.T, bin string, c *cluster, group, rulesYAML string, env []string, args ...string) *worker {
+	t.Helper()
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.yaml")
 	if err := os.WriteFile(rules, []byte(rulesYAML), 0o600); err != nil {
@@ -166,7 +172,7 @@ func startWorker(t *testing.T, c *kafkatest.Cluster, group, rulesYAML string, en
 	addr := freeAddr(t)
 	all := append([]string{"run", "--brokers", c.Addr, "--topic", "events", "--group", group,
 		"--rules", rules, "--http", addr}, args...)
-	cmd := exec.Command(binary, all...)
+	cmd := exec.Command(bin, all...)
 	cmd.Env = append(os.Environ(), env...)
 	out := &kafkatest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out

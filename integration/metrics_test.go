@@ -41,6 +41,7 @@ func specMetrics() map[string]specMetric {
 		"hookstream_circuit_state":              {"gauge", []string{"action"}},
 		"hookstream_rules_active":               {"gauge", nil},
 		"hookstream_rules_rejected_total":       {"counter", nil},
+		"hookstream_buffered_bytes":             {"gauge", nil},
 	}
 }
 

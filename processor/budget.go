@@ -24,6 +24,7 @@ type budget struct {
 	fetch  int64 // the bytes one poll may bring
 	n      atomic.Int64
 	bytes  atomic.Int64
+	peak   atomic.Int64 // the most bytes ever in hand
 
 	waiting atomic.Bool
 
@@ -42,7 +43,9 @@ func newBudget(b bounds, least int, fetch int64) *budget {
 // processed.
 func (b *budget) add(n int, bytes int64) {
 	b.n.Add(int64(n))
-	b.bytes.Add(bytes)
+	v := b.bytes.Add(bytes)
+	for p := b.peak.Load(); v > p && !b.peak.CompareAndSwap(p, v); p = b.peak.Load() {
+	}
 	b.unprocessed.Add(int64(n))
 }
 

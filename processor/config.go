@@ -79,6 +79,10 @@ type Config struct {
 	// MaxBuffered bounds the records fetched and not yet done, across all
 	// partitions. Default 100000.
 	MaxBuffered int
+	// MaxBufferedBytes bounds the bytes of those records' values; fetch
+	// sizes follow it (flow.go). A single record larger than the room left
+	// is still taken when nothing else is in hand. Default 256 MiB.
+	MaxBufferedBytes int64
 	// CommitInterval is how often marked offsets are committed. Default 1s;
 	// at least MinCommitInterval.
 	CommitInterval time.Duration
@@ -101,10 +105,11 @@ type Config struct {
 
 // Defaults from the product contract.
 const (
-	DefaultMaxEventBytes   = 1 << 20
-	DefaultMaxBuffered     = 100_000
-	DefaultCommitInterval  = time.Second
-	DefaultShutdownTimeout = 30 * time.Second
+	DefaultMaxEventBytes    = 1 << 20
+	DefaultMaxBuffered      = 100_000
+	DefaultMaxBufferedBytes = 256 << 20
+	DefaultCommitInterval   = time.Second
+	DefaultShutdownTimeout  = 30 * time.Second
 
 	// MinCommitInterval is the shortest commit interval kgo accepts.
 	MinCommitInterval = 100 * time.Millisecond
@@ -120,6 +125,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBuffered == 0 {
 		c.MaxBuffered = DefaultMaxBuffered
+	}
+	if c.MaxBufferedBytes == 0 {
+		c.MaxBufferedBytes = DefaultMaxBufferedBytes
 	}
 	if c.CommitInterval == 0 {
 		c.CommitInterval = DefaultCommitInterval
@@ -161,6 +169,9 @@ func (c Config) validate() error {
 	}
 	if c.MaxBuffered < 0 {
 		errs = append(errs, fmt.Errorf("max_buffered_events %d: want > 0", c.MaxBuffered))
+	}
+	if c.MaxBufferedBytes < 0 {
+		errs = append(errs, fmt.Errorf("max_buffered_bytes %d: want > 0", c.MaxBufferedBytes))
 	}
 	if c.CommitInterval < MinCommitInterval {
 		errs = append(errs, fmt.Errorf("commit_interval %s: want at least %s", c.CommitInterval, MinCommitInterval))

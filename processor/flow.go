@@ -17,6 +17,32 @@ package processor
 // short and the partitions' workers start early.
 const maxPoll = 10_000
 
+// Fetch sizes (kgo's FetchMaxBytes and FetchMaxPartitionBytes). kgo keeps
+// a fetch response buffered until it is polled, decompressed, and a record
+// keeps its whole batch alive, so what the client reads ahead is memory
+// like the ledgers' and is counted against the same byte bound: one fetch
+// may carry a thirty-second of it, a partition's share of a fetch shrinks
+// as partitions grow, and the poll loop polls only while the ledgers leave
+// room for fetchReserve fetches (what one poll may bring, decompressed).
+const (
+	minFetchBytes          = 256 << 10
+	maxFetchBytes          = 16 << 20
+	minFetchPartitionBytes = 256 << 10
+	maxFetchPartitionBytes = 512 << 10
+	fetchReserve           = 4
+)
+
+// fetchSizes returns the most one fetch may carry and the most it may carry
+// of one of partitions partitions. A partition's share never falls under a
+// producer batch of ordinary size, minFetchPartitionBytes: a broker returns
+// a batch larger than the share only for the first partition of a fetch,
+// so a smaller share would serve one partition per fetch.
+func fetchSizes(b bounds, partitions int) (fetch, partition int32) {
+	f := min(max(b.bytes/32, minFetchBytes), maxFetchBytes)
+	part := min(max(4*f/int64(max(1, partitions)), minFetchPartitionBytes), maxFetchPartitionBytes)
+	return int32(f), int32(part)
+}
+
 // bounds are what the whole member may hold: max_buffered_events records
 // and max_buffered_bytes bytes of record values.
 type bounds struct {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -50,14 +49,15 @@ func New(cfg Config) (*Processor, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	b := bounds{events: cfg.MaxBuffered, bytes: math.MaxInt64}
+	b := bounds{events: cfg.MaxBuffered, bytes: cfg.MaxBufferedBytes}
 	most, least := pollSizes(b)
+	fetch, _ := fetchSizes(b, 1)
 	p := &Processor{
 		cfg:     cfg,
 		log:     cfg.Logger,
 		metrics: cfg.Metrics,
 		bounds:  b,
-		budget:  newBudget(b, least, 0),
+		budget:  newBudget(b, least, fetchReserve*int64(fetch)),
 		maxPoll: most,
 		minPoll: least,
 		parts:   make(map[topicPartition]*partition),
@@ -140,12 +140,15 @@ func (p *Processor) Run(ctx context.Context) error {
 // joins only the next fetch, so kgo's 5s long poll on idle partitions
 // would hold it back that long each time — and pauses are routine: a
 // partition over its limits, the retry topic while a parked action drains.
-// Last, at most fetchMaxPartitionBytes per partition in one fetch.
+// Last, fetch sizes that follow the byte bound (fetchSizes); they are
+// resized as partitions are assigned and revoked, whatever the caller set.
 func (p *Processor) clientOpts() []kgo.Opt {
+	fetch, part := fetchSizes(p.bounds, 1)
 	defaults := []kgo.Opt{
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 		kgo.FetchMaxWait(fetchMaxWait),
-		kgo.FetchMaxPartitionBytes(fetchMaxPartitionBytes),
+		kgo.FetchMaxBytes(fetch),
+		kgo.FetchMaxPartitionBytes(part),
 	}
 	return append(slices.Concat(defaults, p.cfg.Opts),
 		kgo.ConsumeTopics(p.cfg.Topics...),
@@ -166,13 +169,13 @@ func (p *Processor) clientOpts() []kgo.Opt {
 // fetchMaxWait is how long the broker may hold a fetch for new records.
 const fetchMaxWait = 500 * time.Millisecond
 
-// fetchMaxPartitionBytes bounds one partition's share of a fetch (kgo's
-// default is 1 MiB). kgo decompresses a whole fetch as it arrives and a
-// record keeps its whole batch alive, so this is memory held outside the
-// budget; draining a 1M-event backlog, half of it cut peak RSS from about
-// 215 to 155 MB and was no slower, a fetch being cheap next to the work on
-// its records.
-const fetchMaxPartitionBytes = 512 << 10
+// resizeFetches sets the fetch sizes for the partitions owned now.
+func (p *Processor) resizeFetches(cl *kgo.Client) {
+	p.mu.Lock()
+	n := len(p.parts)
+	p.mu.Unlock()
+	cl.UpdateFetchMaxBytes(fetchSizes(p.bounds, n))
+}
 
 // snapshot returns the current partitions.
 func (p *Processor) snapshot() []*partition {

@@ -104,6 +104,28 @@ func (p *Processor) Buffered() int { return p.budget.used() }
 // group member (which may still be joining the group).
 func (p *Processor) Joining() bool { return p.client.Load() != nil }
 
+// InHand is what the member holds against its bounds: the records fetched
+// and not yet done (polled, processing, waiting in a batch, in a request,
+// on their way to the dead-letter or retry topic) and their values' bytes.
+type InHand struct {
+	Events    int   // records
+	MaxEvents int   // Config.MaxBuffered
+	Bytes     int64 // bytes of their values
+	MaxBytes  int64 // Config.MaxBufferedBytes
+	// PeakBytes is the most Bytes has been since Run started. It exceeds
+	// MaxBytes only when a single record larger than the bound was taken
+	// with nothing else in hand.
+	PeakBytes int64
+}
+
+// InHand returns what the member holds now against its bounds.
+func (p *Processor) InHand() InHand {
+	return InHand{
+		Events: p.budget.used(), MaxEvents: p.bounds.events,
+		Bytes: p.budget.bytes.Load(), MaxBytes: p.bounds.bytes, PeakBytes: p.budget.peak.Load(),
+	}
+}
+
 // firstOpen returns the offset of the oldest record the commit point has
 // not passed, or -1 when the ledger holds none.
 func (c *checkpoint) firstOpen() int64 {

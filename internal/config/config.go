@@ -21,6 +21,7 @@ type Config struct {
 	HTTP              string        `yaml:"http"`                // metrics, health and status address
 	MaxEventBytes     int           `yaml:"max_event_bytes"`     // larger records are dead-lettered
 	MaxBufferedEvents int           `yaml:"max_buffered_events"` // bound on events in memory
+	MaxBufferedBytes  int           `yaml:"max_buffered_bytes"`  // bound on their values' bytes
 	CommitInterval    time.Duration `yaml:"commit_interval"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
 	Delivery          Delivery      `yaml:"delivery"`
@@ -100,6 +101,7 @@ func Default() Config {
 		HTTP:              "127.0.0.1:9464",
 		MaxEventBytes:     1 << 20,
 		MaxBufferedEvents: 100000,
+		MaxBufferedBytes:  256 << 20,
 		CommitInterval:    time.Second,
 		ShutdownTimeout:   30 * time.Second,
 		Log:               Log{Format: "json", Level: "info"},
@@ -187,6 +189,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBufferedEvents <= 0 {
 		bad("max_buffered_events", "want a positive number of events, got %d", c.MaxBufferedEvents)
+	}
+	if c.MaxBufferedBytes <= 0 {
+		bad("max_buffered_bytes", "want a positive number of bytes, got %d", c.MaxBufferedBytes)
 	}
 	if c.Kafka.SessionTimeout < time.Second {
 		bad("kafka.session_timeout", "want at least 1s, got %s", c.Kafka.SessionTimeout)

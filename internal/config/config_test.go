@@ -24,6 +24,7 @@ rules_file: rules.yaml
 http: 0.0.0.0:9464
 max_event_bytes: 2048
 max_buffered_events: 500
+max_buffered_bytes: 1048576
 commit_interval: 250ms
 shutdown_timeout: 1m
 delivery:
@@ -44,7 +45,7 @@ delivery:
 		SessionTimeout: Default().Kafka.SessionTimeout,
 	}
 	want.RulesFile, want.HTTP = "rules.yaml", "0.0.0.0:9464"
-	want.MaxEventBytes, want.MaxBufferedEvents = 2048, 500
+	want.MaxEventBytes, want.MaxBufferedEvents, want.MaxBufferedBytes = 2048, 500, 1<<20
 	want.CommitInterval, want.ShutdownTimeout = 250*time.Millisecond, time.Minute
 	want.Delivery = Delivery{AllowedHosts: []string{"hooks.partner.example"}, DenyPrivateNetworks: true}
 	if !equal(c, want) {
@@ -56,7 +57,7 @@ delivery:
 	for key, origin := range map[string]string{
 		"kafka.brokers":        "hs.yaml:2",
 		"kafka.sasl.mechanism": "hs.yaml:9",
-		"commit_interval":      "hs.yaml:14",
+		"commit_interval":      "hs.yaml:15",
 		"log.format":           "default",
 	} {
 		if got := c.Origin(key); got != origin {
@@ -194,8 +195,10 @@ func TestValidate(t *testing.T) {
 			c.Kafka.SASL = &SASL{Mechanism: "scram-sha-256", Username: "u", PasswordEnv: "P"}
 		}, nil},
 		{"cert without key", func(c *Config) { c.Kafka.TLS = &TLS{CertFile: "c.pem"} }, []string{"kafka.tls", "set both or neither"}},
-		{"zero sizes", func(c *Config) { c.MaxEventBytes, c.MaxBufferedEvents, c.CommitInterval = 0, -1, 0 },
-			[]string{"max_event_bytes", "max_buffered_events", "commit_interval"}},
+		{"zero sizes", func(c *Config) {
+			c.MaxEventBytes, c.MaxBufferedEvents, c.MaxBufferedBytes, c.CommitInterval = 0, -1, 0, 0
+		},
+			[]string{"max_event_bytes", "max_buffered_events", "max_buffered_bytes", "commit_interval"}},
 		{"bad http", func(c *Config) { c.HTTP = "9464" }, []string{`http (default): "9464": want host:port`}},
 		{"bad allowed host", func(c *Config) { c.Delivery.AllowedHosts = []string{"https://x"} }, []string{"delivery.allowed_hosts"}},
 		{"bad log", func(c *Config) { c.Log = Log{Format: "xml", Level: "loud"} }, []string{"log.format", "log.level"}},

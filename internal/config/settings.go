@@ -40,6 +40,7 @@ func Settings() []Setting {
 		{"http", "http", "HOOKSTREAM_HTTP", "`ADDR` of /metrics, /healthz, /readyz and the status page"},
 		{"max_event_bytes", "max-event-bytes", "HOOKSTREAM_MAX_EVENT_BYTES", "records larger than `N` bytes are dead-lettered (too_large)"},
 		{"max_buffered_events", "max-buffered-events", "HOOKSTREAM_MAX_BUFFERED_EVENTS", "`N` events held in memory before fetching pauses"},
+		{"max_buffered_bytes", "max-buffered-bytes", "HOOKSTREAM_MAX_BUFFERED_BYTES", "`N` bytes of event values held in memory before fetching pauses"},
 		{"commit_interval", "commit-interval", "HOOKSTREAM_COMMIT_INTERVAL", "`DURATION` between commits of delivered offsets"},
 		{"shutdown_timeout", "shutdown-timeout", "HOOKSTREAM_SHUTDOWN_TIMEOUT", "longest `DURATION` to deliver what is in hand on exit"},
 		{"delivery.allowed_hosts", "", "HOOKSTREAM_ALLOWED_HOSTS", "only these webhook hosts are dialled (comma-separated)"},

@@ -16,8 +16,8 @@ import (
 
 // registerGauges adds the gauges read at each scrape:
 // hookstream_consumer_lag, hookstream_circuit_state,
-// hookstream_oldest_undelivered_seconds and hookstream_rules_active. It
-// returns a function that unregisters them.
+// hookstream_oldest_undelivered_seconds, hookstream_rules_active and
+// hookstream_buffered_bytes. It returns a function that unregisters them.
 //
 // hookstream_consumer_lag covers only the partitions this member owns now:
 // a revoked partition is no longer observed, so its series disappears at the
@@ -38,7 +38,10 @@ func registerGauges(meter metric.Meter, src sources, metrics *telemetry.Metrics,
 		metric.WithDescription("Enabled actions."))
 	oldest, err4 := meter.Float64ObservableGauge("hookstream_oldest_undelivered_seconds",
 		metric.WithDescription("Age of the oldest event not yet delivered or dead-lettered, per action, from its record timestamp."))
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	buffered, err5 := meter.Int64ObservableGauge("hookstream_buffered_bytes",
+		metric.WithDescription("Bytes of the values of the records fetched and not yet done (max_buffered_bytes bounds them)."),
+		metric.WithUnit("By"))
+	if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 		return nil, err
 	}
 	now := src.now
@@ -67,8 +70,11 @@ func registerGauges(meter metric.Meter, src sources, metrics *telemetry.Metrics,
 			o.ObserveFloat64(oldest, age, telemetry.Action(id))
 		}
 		o.ObserveInt64(active, int64(set.Enabled()))
+		if src.inHand != nil {
+			o.ObserveInt64(buffered, src.inHand().Bytes)
+		}
 		return nil
-	}, lag, circuit, active, oldest)
+	}, lag, circuit, active, oldest, buffered)
 	if err != nil {
 		return nil, err
 	}

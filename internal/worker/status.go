@@ -17,6 +17,7 @@ type sources struct {
 	partitions func() []processor.PartitionStatus
 	breakers   func() map[string]int       // action id → 0 closed, 1 half-open, 2 open
 	oldest     func() map[string]time.Time // action id → record time of its oldest event not done
+	inHand     func() processor.InHand     // what the member holds against its bounds; nil: nothing shown
 	store      *rules.Store
 	readings   func() telemetry.Readings
 	// ready returns nil once the worker is consuming with its rules
@@ -51,8 +52,20 @@ type Status struct {
 	Rules      string          `json:"rules"`
 	Consumed   float64         `json:"consumed"`
 	Lag        int64           `json:"lag"` // over the partitions whose lag is known
+	InHand     InHandInfo      `json:"in_hand"`
 	Partitions []PartitionInfo `json:"partitions"`
 	Actions    []ActionInfo    `json:"actions"`
+}
+
+// InHandInfo is what the worker holds against max_buffered_events and
+// max_buffered_bytes: records fetched and not yet done, and their values'
+// bytes (and the most of those since start).
+type InHandInfo struct {
+	Events    int   `json:"events"`
+	MaxEvents int   `json:"max_events"`
+	Bytes     int64 `json:"bytes"`
+	MaxBytes  int64 `json:"max_bytes"`
+	PeakBytes int64 `json:"peak_bytes"`
 }
 
 // PartitionInfo is one partition the worker owns.
@@ -100,6 +113,10 @@ func (st *status) snapshot() Status {
 	}
 	if err := src.ready(); err != nil {
 		s.Ready, s.NotReady = false, err.Error()
+	}
+	if src.inHand != nil {
+		h := src.inHand()
+		s.InHand = InHandInfo{Events: h.Events, MaxEvents: h.MaxEvents, Bytes: h.Bytes, MaxBytes: h.MaxBytes, PeakBytes: h.PeakBytes}
 	}
 	for _, p := range src.partitions() {
 		info := PartitionInfo{Topic: p.Topic, Partition: p.Partition, EndOffset: p.HighWatermark,

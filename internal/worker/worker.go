@@ -145,20 +145,21 @@ func (w *Worker) Run(ctx context.Context) error {
 		rulesReady = follower.Ready
 	}
 	proc, err := processor.New(processor.Config{
-		Opts:            w.kafkaOpts("consumer", consumerOpts(s)...),
-		Topics:          s.Kafka.Topics,
-		RetryTopic:      s.Kafka.RetryTopic, // parked events come back through the same group
-		Group:           s.Kafka.Group,
-		Rules:           w.cfg.Rules,
-		Sink:            snk,
-		MaxEventBytes:   s.MaxEventBytes,
-		MaxBuffered:     s.MaxBufferedEvents,
-		CommitInterval:  s.CommitInterval,
-		ShutdownTimeout: s.ShutdownTimeout,
-		Logger:          w.log.With("part", "processor"),
-		Metrics:         tel.metrics,
-		Ready:           rulesReady,
-		OnAssigned:      snk.OnAssigned, // each action's rate_limit is shared by the partitions owned
+		Opts:             w.kafkaOpts("consumer", consumerOpts(s)...),
+		Topics:           s.Kafka.Topics,
+		RetryTopic:       s.Kafka.RetryTopic, // parked events come back through the same group
+		Group:            s.Kafka.Group,
+		Rules:            w.cfg.Rules,
+		Sink:             snk,
+		MaxEventBytes:    s.MaxEventBytes,
+		MaxBuffered:      s.MaxBufferedEvents,
+		MaxBufferedBytes: int64(s.MaxBufferedBytes),
+		CommitInterval:   s.CommitInterval,
+		ShutdownTimeout:  s.ShutdownTimeout,
+		Logger:           w.log.With("part", "processor"),
+		Metrics:          tel.metrics,
+		Ready:            rulesReady,
+		OnAssigned:       snk.OnAssigned, // each action's rate_limit is shared by the partitions owned
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
@@ -171,6 +172,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		partitions: proc.Partitions,
 		breakers:   snk.BreakerStates,
 		oldest:     snk.OldestPending,
+		inHand:     proc.InHand,
 		store:      w.cfg.Rules,
 		readings:   tel.prov.Read,
 		ready: func() error {

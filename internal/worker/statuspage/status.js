@@ -16,6 +16,7 @@
   }
 
   const num = (n) => Math.round(n).toLocaleString('en-US');
+  const mib = (b) => (b / 1048576).toFixed(b < 10 * 1048576 ? 1 : 0);
   function rate(x) {
     if (x === null || !isFinite(x)) return '–';
     return x < 10 ? x.toFixed(1) : num(x);
@@ -98,6 +99,10 @@
       if (a.circuit === 1) half++;
     }
     $('t-lag').textContent = num(s.lag);
+    const h = s.in_hand;
+    $('t-inhand').textContent = mib(h.bytes) + ' MiB';
+    $('t-inhand-s').textContent = 'of ' + mib(h.max_bytes) + ' MiB (max_buffered_bytes); ' +
+      num(h.events) + ' of ' + num(h.max_events) + ' events';
     $('t-consumed').textContent = rate(per(s.consumed, base ? base.s.consumed : 0));
     $('t-delivered').textContent = rate(delivered);
     $('t-dead').textContent = num(dead);
