@@ -162,7 +162,7 @@ func startWorker(t *testing.T, c *kafkatest.Cluster, group, rulesYAML string, en
 }
 
 // startWorkerOf is startWorker with another build of hookstream.
-func startWorkerOf(t *testing.T, bin string, c *cluster, group, rulesYAML string, env []string, args ...string) *worker {
+func startWorkerOf(t *testing.T, bin string, c *kafkatest.Cluster, group, rulesYAML string, env []string, args ...string) *worker {
 	t.Helper()
 	dir := t.TempDir()
 	rules := filepath.Join(dir, "rules.yaml")
