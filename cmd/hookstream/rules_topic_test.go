@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -237,7 +238,10 @@ func TestRulesApplyInvalidPublishesNothing(t *testing.T) {
 	if r.code != 2 {
 		t.Errorf("apply of an invalid file: exit %d, want 2", r.code)
 	}
-	for _, want := range []string{`bad.yaml:18: action "broken": url`, `bad.yaml:19: action "broken": batch.size 5000`, "nothing published"} {
+	// The broken action follows rulesV1: its url is on the third line after it.
+	urlLine := strings.Count(rulesV1, "\n") + 3
+	for _, want := range []string{fmt.Sprintf(`bad.yaml:%d: action "broken": url`, urlLine),
+		fmt.Sprintf(`bad.yaml:%d: action "broken": batch.size 5000`, urlLine+1), "nothing published"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
 		}
