@@ -87,7 +87,7 @@ func newRunner(s *Sink, id string) *runner {
 		ages:      newAges(),
 		batchers:  map[string]*batcher{},
 	}
-	if s.cfg.Group != "" && s.cfg.Producer != nil {
+	if s.cfg.Group != "" {
 		r.pk = newParking(s.ctx)
 	}
 	return r

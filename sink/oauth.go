@@ -56,7 +56,7 @@ func newTokens(r *runner, a *rules.Compiled, client *http.Client) *tokens {
 	f := &tokenFetch{
 		conf:    conf,
 		ctx:     context.WithValue(r.s.ctx, oauth2.HTTPClient, client),
-		timeout: orDuration(a.Timeout, defaultTimeout),
+		timeout: orDuration(a.Timeout, rules.DefaultTimeout),
 		counted: func(ok bool) {
 			r.s.metrics.AuthTokenFetches.Add(context.Background(), 1, r.attrs.token(ok))
 		},

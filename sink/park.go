@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
+	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 const (
-	defaultParkAfter = 30 * time.Second
-
 	// parkCheckEvery is how often a parked action reads the group's
 	// committed offsets on the retry topic to learn how far its parked
 	// events have been delivered: one OffsetFetch per parked action.
@@ -152,9 +151,9 @@ func (r *runner) health() *parking {
 
 func (r *runner) parkAfter() time.Duration {
 	if r.cur == nil {
-		return defaultParkAfter
+		return rules.DefaultParkAfter
 	}
-	return orDuration(r.cur.a.Retry.ParkAfter, defaultParkAfter)
+	return orDuration(r.cur.a.Retry.ParkAfter, rules.DefaultParkAfter)
 }
 
 // waitContext is what requests of this runner wait on between attempts: it

@@ -1,29 +1,16 @@
 package sink
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/hookstream/hookstream/rules"
 )
 
-// SPEC defaults. rules.Compile fills them in already; the sink applies them
-// again so that a hand-built *rules.Compiled with zero fields still behaves
-// as documented rather than retrying with no backoff or never batching.
-const (
-	defaultBatchSize      = 1000
-	defaultBatchWait      = time.Second
-	defaultTimeout        = 10 * time.Second
-	defaultMaxInFlight    = 1
-	defaultMaxDuration    = time.Hour
-	defaultInitialBackoff = 250 * time.Millisecond
-	defaultMaxBackoff     = 30 * time.Second
-	defaultFailures       = 5
-	defaultOpenFor        = 10 * time.Second
-)
-
 // policy is one action version's delivery settings with every default
-// applied. It is computed once per *rules.Compiled and shared, read-only, by
+// applied. rules.Compile fills the SPEC defaults (rules/defaults.go) in
+// already; policyOf applies the same ones again, so that a hand-built
+// *rules.Compiled with zero fields still behaves as documented rather than
+// retrying with no backoff or never batching. It is computed once per *rules.Compiled and shared, read-only, by
 // the batches of that version.
 type policy struct {
 	a         *rules.Compiled
@@ -65,27 +52,27 @@ func policyOf(a *rules.Compiled) *policy {
 		batched:   a.Batch != nil,
 		size:      1,
 		method:    a.Method,
-		timeout:   orDuration(a.Timeout, defaultTimeout),
-		inFlight:  orInt(a.MaxInFlight, defaultMaxInFlight),
-		failures:  orInt(a.Breaker.Failures, defaultFailures),
-		openFor:   orDuration(a.Breaker.OpenFor, defaultOpenFor),
+		timeout:   orDuration(a.Timeout, rules.DefaultTimeout),
+		inFlight:  orInt(a.MaxInFlight, rules.DefaultMaxInFlight),
+		failures:  orInt(a.Breaker.Failures, rules.DefaultBreakerFailures),
+		openFor:   orDuration(a.Breaker.OpenFor, rules.DefaultBreakerOpenFor),
 		standard:  a.Signature == "standard",
 		signature: len(a.Secrets) > 0,
 		retry: retryPolicy{
-			maxDuration: orDuration(a.Retry.MaxDuration, defaultMaxDuration),
-			initial:     orDuration(a.Retry.InitialBackoff, defaultInitialBackoff),
-			max:         orDuration(a.Retry.MaxBackoff, defaultMaxBackoff),
+			maxDuration: orDuration(a.Retry.MaxDuration, rules.DefaultRetryMaxDuration),
+			initial:     orDuration(a.Retry.InitialBackoff, rules.DefaultInitialBackoff),
+			max:         orDuration(a.Retry.MaxBackoff, rules.DefaultMaxBackoff),
 		},
 	}
 	if p.method == "" {
-		p.method = http.MethodPost
+		p.method = rules.DefaultMethod
 	}
 	if p.retry.max < p.retry.initial {
 		p.retry.max = p.retry.initial
 	}
 	if p.batched {
-		p.size = min(orInt(a.Batch.Size, defaultBatchSize), defaultBatchSize)
-		p.wait = orDuration(a.Batch.Wait, defaultBatchWait)
+		p.size = min(orInt(a.Batch.Size, rules.DefaultBatchSize), rules.MaxBatchSize)
+		p.wait = orDuration(a.Batch.Wait, rules.DefaultBatchWait)
 		p.maxBytes = max(a.Batch.MaxBytes, 0)
 	}
 	return p

@@ -89,8 +89,11 @@ type Sink struct {
 	closed  bool
 }
 
-// New returns a running Sink. Close stops it.
-func New(cfg Config) *Sink {
+// New checks cfg and returns a running Sink. Close stops it.
+func New(cfg Config) (*Sink, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	s := &Sink{
 		cfg:         cfg,
 		client:      cfg.HTTP,
@@ -140,7 +143,28 @@ func New(cfg Config) *Sink {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.writer = newTopicWriter(s.ctx, cfg.Producer, s.log)
 	s.wg.Go(s.writer.run)
-	return s
+	return s, nil
+}
+
+// validate reports every problem at once.
+func (c Config) validate() error {
+	var errs []error
+	if c.Producer == nil {
+		errs = append(errs, errors.New("producer: required, to write dead letters and parked events"))
+	}
+	if c.MaxBuffered < 0 {
+		errs = append(errs, fmt.Errorf("max buffered %d: want > 0, or 0 for the default", c.MaxBuffered))
+	}
+	if c.IdleAfter < 0 {
+		errs = append(errs, fmt.Errorf("idle after %s: want > 0, or 0 for the default", c.IdleAfter))
+	}
+	if c.DLQTopic != "" && c.DLQTopic == c.RetryTopic {
+		errs = append(errs, fmt.Errorf("dead-letter and retry topic are both %s: want two topics", c.DLQTopic))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sink config: %w", err)
+	}
+	return nil
 }
 
 // Send queues one rendered event for action a, to url. ack.Done is called

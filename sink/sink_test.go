@@ -54,7 +54,10 @@ func TestFlushGivesUpAtDeadline(t *testing.T) {
 
 func TestCloseLeavesUndeliveredUndone(t *testing.T) {
 	rc := newReceiver(t, func(seen) answer { return answer{status: http.StatusServiceUnavailable} })
-	s := New(Config{Producer: newCluster(t).producer})
+	s, err := New(Config{Producer: newCluster(t).producer})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := newDones()
 	a := testAction("dead-endpoint", batched(10, time.Hour))
 	for i := range 3 {
@@ -154,4 +157,40 @@ func labels(kvs []attribute.KeyValue) string {
 		parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 	}
 	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func TestNewChecksTheConfig(t *testing.T) {
+	producer := newCluster(t).producer
+	tests := []struct {
+		name string
+		cfg  Config
+		want []string // every problem, each named; none: valid
+	}{
+		{"zero values but the producer", Config{Producer: producer}, nil},
+		{"no producer", Config{}, []string{"producer: required"}},
+		{"every problem at once", Config{MaxBuffered: -1, IdleAfter: -time.Second, DLQTopic: "t", RetryTopic: "t"},
+			[]string{"producer: required", "max buffered -1", "idle after -1s", "both t"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(tt.cfg)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("New = %v, want a Sink", err)
+				}
+				if err := s.Close(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || s != nil {
+				t.Fatalf("New = %v, %v, want no Sink and an error", s, err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
 }

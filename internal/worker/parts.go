@@ -44,7 +44,7 @@ func (t *telemetryParts) stopTracing(ctx context.Context, log *slog.Logger) {
 
 // newSink returns the sink, delivering through the egress policy of
 // the delivery settings.
-func (w *Worker) newSink(producer *kgo.Client, tel *telemetryParts) *sink.Sink {
+func (w *Worker) newSink(producer *kgo.Client, tel *telemetryParts) (*sink.Sink, error) {
 	s := &w.cfg.Settings
 	egress := sink.Egress{
 		AllowedHosts:        s.Delivery.AllowedHosts,

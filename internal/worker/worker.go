@@ -130,7 +130,10 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("create producer: %w", err)
 	}
 	defer producer.Close()
-	snk := w.newSink(producer, tel)
+	snk, err := w.newSink(producer, tel)
+	if err != nil {
+		return err
+	}
 
 	// Rules from a file are loaded before the worker starts, so the
 	// processor has nothing to wait for (Ready is nil); rules from the
