@@ -40,6 +40,7 @@ type runner struct {
 	br        *atomic.Pointer[breaker]  // the current version's, for BreakerStates; shared with the retry lane
 	ep        *atomic.Pointer[endpoint] // the current version's client and credentials; shared with the retry lane
 	ages      *ages                     // events not yet done, for OldestPending
+	waiting   *ages                     // a source runner's events not yet done, by arrival (behind.go); nil for a retry lane
 
 	cur       *policy
 	batchers  map[string]*batcher
@@ -85,6 +86,7 @@ func newRunner(s *Sink, id string) *runner {
 		br:        new(atomic.Pointer[breaker]),
 		ep:        new(atomic.Pointer[endpoint]),
 		ages:      newAges(),
+		waiting:   newAges(),
 		batchers:  map[string]*batcher{},
 	}
 	if s.cfg.Group != "" {

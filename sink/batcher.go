@@ -18,6 +18,11 @@ type item struct {
 	gen  *gen
 	ages *ages
 	sec  int64 // the key ages counts it under
+	// waiting counts the source lane's events by the second they were
+	// handed to Send, for the behind rule (behind.go); nil for a retry
+	// lane's. arrived is the key.
+	waiting *ages
+	arrived int64
 }
 
 // withdrawn reports whether the caller took the event back (see

@@ -205,11 +205,16 @@ func (r *runner) parkStep(ctx context.Context) {
 	now := time.Now()
 	switch pk.mode {
 	case modeDirect:
+		full := r.held >= r.s.maxBuffered
 		if f := pk.failing.Load(); f != 0 && r.cur != nil {
 			since := time.Unix(0, f)
-			if full := r.held >= r.s.maxBuffered; full || now.Sub(since) >= r.parkAfter() {
-				r.park(ctx, now, since, full)
+			if full || now.Sub(since) >= r.parkAfter() {
+				r.park(ctx, now, "failing for "+now.Sub(since).Round(time.Millisecond).String(), full)
+				break
 			}
+		}
+		if waited, ok := r.behind(now, full); ok {
+			r.park(ctx, now, "behind: the oldest pending event has waited "+waited.Round(time.Second).String(), full)
 		}
 	case modeParked:
 		progress, remaining, done := r.parkProgress()
@@ -226,7 +231,7 @@ func (r *runner) parkStep(ctx context.Context) {
 		case done:
 			r.unpark(ctx, now)
 		case r.held >= r.s.maxBuffered || now.Sub(pk.since) >= r.parkAfter():
-			r.park(ctx, now, time.Time{}, r.held >= r.s.maxBuffered)
+			r.park(ctx, now, "draining for longer than park_after", r.held >= r.s.maxBuffered)
 		}
 	}
 	if pk.mode == modeParked && r.inFlight == 0 && len(pk.pending) > 0 {
@@ -237,7 +242,7 @@ func (r *runner) parkStep(ctx context.Context) {
 
 // park starts (or, from draining, resumes) writing the action's events to
 // the retry topic.
-func (r *runner) park(ctx context.Context, now, failingSince time.Time, full bool) {
+func (r *runner) park(ctx context.Context, now time.Time, why string, full bool) {
 	pk := r.pk
 	pk.stopWait() // requests waiting to retry hand their events back
 	r.flushAll()
@@ -255,8 +260,7 @@ func (r *runner) park(ctx context.Context, now, failingSince time.Time, full boo
 		pk.stopWatch = stop
 		r.workers.Go(func() { r.s.watchRetry(wctx, pk) })
 		r.s.log.Warn("action parked: its events go to the retry topic", "action", r.id,
-			"topic", r.s.retryTopic(), "failing_for", now.Sub(failingSince).Round(time.Millisecond),
-			"buffer_full", full, "events", r.held)
+			"topic", r.s.retryTopic(), "why", why, "buffer_full", full, "events", r.held)
 	} else {
 		r.s.log.Warn("draining action parked again", "action", r.id, "buffer_full", full, "events", r.held)
 	}
@@ -422,6 +426,9 @@ func (r *runner) armParkTimer() {
 	case modeDirect:
 		if f := pk.failing.Load(); f != 0 && r.cur != nil {
 			at = time.Unix(0, f).Add(r.parkAfter())
+		}
+		if b, ok := r.behindAt(); ok && (at.IsZero() || b.Before(at)) {
+			at = b
 		}
 	case modeDraining:
 		at = pk.since.Add(r.parkAfter())

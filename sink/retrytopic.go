@@ -68,7 +68,7 @@ func (s *Sink) lane(r *runner) (*runner, error) {
 		if l.pk != nil {
 			l.pk.stopWait()
 		}
-		l.src, l.br, l.ep, l.ages, l.pk = r, r.br, r.ep, r.ages, nil
+		l.src, l.br, l.ep, l.ages, l.pk, l.waiting = r, r.br, r.ep, r.ages, nil, nil
 		l.from = &partitionCount{r: l, n: map[topicPartition]int{}}
 		r.lane.Store(l)
 		s.wg.Go(func() { l.run(s.ctx) })

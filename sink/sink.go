@@ -211,6 +211,10 @@ func (s *Sink) send(ctx context.Context, a *rules.Compiled, url string, body []b
 		it.sec = second(time.Time{})
 	}
 	r.ages.add(it.sec)
+	if r.waiting != nil {
+		it.waiting, it.arrived = r.waiting, time.Now().Unix()
+		r.waiting.add(it.arrived)
+	}
 	select {
 	case r.in <- arrival{a: a, url: url, it: it}:
 		return nil
@@ -254,6 +258,9 @@ func (s *Sink) finish(it item) {
 // abandon stops counting an event without calling its done: Flush no
 // longer waits for it and it no longer counts as pending.
 func (s *Sink) abandon(it item) {
+	if it.waiting != nil {
+		it.waiting.done(it.arrived)
+	}
 	if it.ages != nil {
 		it.ages.done(it.sec)
 	}
