@@ -48,4 +48,3 @@ func TestBehindActionParks(t *testing.T) {
 		}
 	}
 }
-
