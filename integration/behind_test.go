@@ -99,7 +99,7 @@ func TestBehindActionParksAndOthersKeepTheirRate(t *testing.T) {
 				}
 			}
 			produce("none", 200) // warm up: the group is joined, B answered
-			waitCount(t, rvB, &countB, wantB)
+			rvB.await(t, "B's events", func() bool { return countB.Load() >= wantB })
 
 			// B's rate alone (the other half of the events match nothing),
 			// then beside a behind A taking that half, on the same volume:
@@ -107,7 +107,7 @@ func TestBehindActionParksAndOthersKeepTheirRate(t *testing.T) {
 			timeB := func(other string) time.Duration {
 				start := time.Now()
 				produce(other, n)
-				waitCount(t, rvB, &countB, wantB)
+				rvB.await(t, "B's events", func() bool { return countB.Load() >= wantB })
 				return time.Since(start)
 			}
 			alone := min(timeB("none"), timeB("none"), timeB("none"))
