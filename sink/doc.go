@@ -67,7 +67,11 @@
 // add hookstream-* headers saying why; their format, like that of parked
 // events, is internal/deadletter's. Both are written by one acked topic
 // writer (writer.go): a failed write is retried with backoff, and Done is
-// only called after the broker acknowledged it.
+// only called after the broker acknowledged it. A record too large for the
+// producer's batches (Config.LargeFrom) goes through Config.Large, one at a
+// time, so that only the broker's own limit can refuse it; then, and only
+// then, a dead letter is written without its value, with
+// hookstream-value-dropped.
 //
 // Flush and Close make shutdown exact: Flush sends every partial batch and
 // waits for the events handed over before it; Close then stops every

@@ -21,9 +21,20 @@ import (
 
 // Config is everything a Sink needs. Zero values are documented defaults.
 type Config struct {
-	Producer   *kgo.Client // writes dead letters and parked events; required
-	DLQTopic   string      // default deadletter.DefaultTopic
-	RetryTopic string      // default deadletter.DefaultRetryTopic
+	Producer *kgo.Client // writes dead letters and parked events; required
+	// Large, when set, writes instead of Producer every record of more
+	// than LargeFrom bytes (key, value and headers), such as the dead
+	// letter of a too_large event: records too large for Producer's
+	// batches (kgo's ProducerBatchMaxBytes, 1,000,012 bytes by default,
+	// just under Kafka's default max.message.bytes), whose batches must
+	// stay small enough for the broker. It should take records as large
+	// as any the consumer reads and write them one at a time
+	// (kgo.MaxBufferedRecords(1)), so that only the broker's
+	// max.message.bytes refuses one (writer.go).
+	Large      *kgo.Client
+	LargeFrom  int
+	DLQTopic   string // default deadletter.DefaultTopic
+	RetryTopic string // default deadletter.DefaultRetryTopic
 	// Group is the consumer group that reads RetryTopic. A parked action
 	// reads the group's committed offsets there to learn when its parked
 	// events are delivered, and only then delivers directly again (see
@@ -142,6 +153,7 @@ func New(cfg Config) (*Sink, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.writer = newTopicWriter(s.ctx, cfg.Producer, s.log)
+	s.writer.large, s.writer.largeFrom = cfg.Large, cfg.LargeFrom
 	s.wg.Go(s.writer.run)
 	return s, nil
 }

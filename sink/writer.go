@@ -16,10 +16,16 @@ import (
 // write is retried with exponential backoff from one goroutine (run), so
 // the producer's callbacks never block. It knows nothing of what it writes:
 // dead letters (dlq.go) and parked events (park.go) both go through it.
+//
+// Records over largeFrom bytes go through large instead of prod, and only
+// from the writer's own goroutine: large takes one record at a time, so its
+// Produce may wait, which a producer's callback must never do.
 type topicWriter struct {
-	prod *kgo.Client
-	log  *slog.Logger
-	stop context.Context // ends when its owner gives up: failing writes are abandoned
+	prod      *kgo.Client
+	large     *kgo.Client // nil: prod writes everything
+	largeFrom int
+	log       *slog.Logger
+	stop      context.Context // ends when its owner gives up: failing writes are abandoned
 
 	mu   sync.Mutex
 	list []*write
@@ -52,7 +58,28 @@ func newTopicWriter(stop context.Context, prod *kgo.Client, log *slog.Logger) *t
 
 // write produces w.rec and ends it as write's doc says.
 func (tw *topicWriter) write(w *write) {
-	tw.prod.Produce(w.ctx, w.rec, func(rec *kgo.Record, err error) {
+	if tw.isLarge(w.rec) {
+		tw.schedule(w, 0) // run writes it
+		return
+	}
+	tw.produce(tw.prod, w)
+}
+
+// isLarge reports whether rec goes through large.
+func (tw *topicWriter) isLarge(rec *kgo.Record) bool {
+	if tw.large == nil {
+		return false
+	}
+	n := len(rec.Key) + len(rec.Value)
+	for _, h := range rec.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return n > tw.largeFrom
+}
+
+// produce writes w through cl.
+func (tw *topicWriter) produce(cl *kgo.Client, w *write) {
+	cl.Produce(w.ctx, w.rec, func(rec *kgo.Record, err error) {
 		switch {
 		case err == nil:
 			w.done(rec, nil)
@@ -82,6 +109,11 @@ func (tw *topicWriter) retry(w *write, err error) {
 	}
 	tw.log.Warn("topic write failed, will retry", append(w.log, "topic", w.rec.Topic,
 		"tries", w.tries, "wait", wait, "error", err)...)
+	tw.schedule(w, wait)
+}
+
+// schedule has run write w after wait.
+func (tw *topicWriter) schedule(w *write, wait time.Duration) {
 	w.due = time.Now().Add(wait)
 	tw.mu.Lock()
 	tw.list = append(tw.list, w)
@@ -118,7 +150,11 @@ func (tw *topicWriter) run() {
 				w.done(nil, err)
 				continue
 			}
-			tw.write(w)
+			if tw.isLarge(w.rec) {
+				tw.produce(tw.large, w)
+			} else {
+				tw.produce(tw.prod, w)
+			}
 		}
 		t.Reset(next)
 		select {

@@ -14,6 +14,16 @@
 // is done; the sink finishes; the producer flushes the last dead letters; the
 // HTTP server stops last, so /metrics and /readyz answer until the end.
 //
+// Every Kafka client of the worker (the group member, the producers, the
+// rules follower) backs off at most 300ms between attempts and reports its
+// connections and requests to one watcher (kafkahealth.go): while no broker
+// answers, /readyz says the worker is waiting for Kafka, and once the
+// brokers are back the clients find them within the backoff. Records too
+// large for the producer's batches (a too_large event's dead letter) go
+// through a second producer that takes records as large as the consumer
+// reads, one at a time (parts.go), so such a dead letter keeps its value
+// unless the broker itself refuses the size.
+//
 // The HTTP server serves /metrics, /healthz, /readyz and the status page
 // (page.go, with statuspage/). The page and /status.json show a Status
 // (status.go), filled at each request from the processor's partitions (their

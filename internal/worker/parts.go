@@ -44,7 +44,7 @@ func (t *telemetryParts) stopTracing(ctx context.Context, log *slog.Logger) {
 
 // newSink returns the sink, delivering through the egress policy of
 // the delivery settings.
-func (w *Worker) newSink(producer *kgo.Client, tel *telemetryParts) (*sink.Sink, error) {
+func (w *Worker) newSink(producer, large *kgo.Client, tel *telemetryParts) (*sink.Sink, error) {
 	s := &w.cfg.Settings
 	egress := sink.Egress{
 		AllowedHosts:        s.Delivery.AllowedHosts,
@@ -56,6 +56,8 @@ func (w *Worker) newSink(producer *kgo.Client, tel *telemetryParts) (*sink.Sink,
 	}
 	return sink.New(sink.Config{
 		Producer:   producer,
+		Large:      large,
+		LargeFrom:  largeFrom,
 		DLQTopic:   s.Kafka.DLQTopic,
 		RetryTopic: s.Kafka.RetryTopic,
 		Group:      s.Kafka.Group, // whose commits on the retry topic tell a parked action it may unpark
@@ -73,17 +75,41 @@ func (w *Worker) newSink(producer *kgo.Client, tel *telemetryParts) (*sink.Sink,
 	})
 }
 
-// kafkaOpts are the caller's options, a logger naming the client, and
-// then extra.
+// kafkaOpts are the caller's options, a logger naming the client, the
+// reconnect options (kafkahealth.go), and then extra.
 func (w *Worker) kafkaOpts(client string, extra ...kgo.Opt) []kgo.Opt {
 	return slices.Concat(w.cfg.KafkaOpts,
-		[]kgo.Opt{kgo.WithLogger(kgoLogger(w.log.With("client", client)))}, extra)
+		[]kgo.Opt{kgo.WithLogger(kgoLogger(w.log.With("client", client)))},
+		reconnectOpts(w.health), extra)
 }
 
 // producerOpts are the options of the producer of dead letters and parked
-// events.
+// events. Its batches keep kgo's default bound (1,000,012 bytes), under
+// Kafka's default max.message.bytes, so a burst of small dead letters is
+// never refused as one batch too large.
 func producerOpts(*config.Config) []kgo.Opt {
 	return []kgo.Opt{kgo.ProducerLinger(5 * time.Millisecond)}
+}
+
+// Records too large for the producer's batches. hookstream's producers
+// must take any record the size of one it consumed (a too_large event's
+// dead letter keeps its value), and the consumer reads records up to
+// kgo's default BrokerMaxReadBytes, 100 MiB. Such records (over largeFrom
+// bytes, leaving room for the batch's own encoding) go through a second
+// producer that takes records up to largeMaxBytes, one at a time, so each
+// is a batch of its own: only the broker's max.message.bytes refuses one.
+const (
+	largeFrom     = 1_000_012 - 16<<10
+	largeMaxBytes = 100 << 20
+)
+
+// largeProducerOpts are the options of the producer of large records.
+func largeProducerOpts() []kgo.Opt {
+	return []kgo.Opt{
+		kgo.ProducerBatchMaxBytes(largeMaxBytes),
+		kgo.BrokerMaxWriteBytes(largeMaxBytes + 1<<20),
+		kgo.MaxBufferedRecords(1),
+	}
 }
 
 // consumerOpts are the options of the group member. Heartbeats at most a

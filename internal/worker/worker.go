@@ -59,8 +59,9 @@ type Config struct {
 // the rules topic follower, the gauges and the HTTP server. `run`, `dev`
 // and `bench` all start it, so each exercises exactly the production path.
 type Worker struct {
-	cfg Config
-	log *slog.Logger
+	cfg    Config
+	log    *slog.Logger
+	health *kafkaHealth // of every client's connections and requests
 
 	proc    atomic.Pointer[processor.Processor]
 	started chan struct{} // closed once proc is set
@@ -92,7 +93,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Version == "" {
 		cfg.Version = "dev"
 	}
-	return &Worker{cfg: cfg, log: cfg.Log, started: make(chan struct{})}, nil
+	return &Worker{cfg: cfg, log: cfg.Log, health: newKafkaHealth(), started: make(chan struct{})}, nil
 }
 
 // Started is closed once the worker's processor exists, from when
@@ -130,7 +131,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("create producer: %w", err)
 	}
 	defer producer.Close()
-	snk, err := w.newSink(producer, tel)
+	large, err := kgo.NewClient(w.kafkaOpts("producer-large", largeProducerOpts()...)...)
+	if err != nil {
+		return fmt.Errorf("create producer: %w", err)
+	}
+	defer large.Close()
+	snk, err := w.newSink(producer, large, tel)
 	if err != nil {
 		return err
 	}
@@ -179,9 +185,13 @@ func (w *Worker) Run(ctx context.Context) error {
 		store:      w.cfg.Rules,
 		readings:   tel.prov.Read,
 		ready: func() error {
-			switch {
-			case stopping.Load():
+			if stopping.Load() {
 				return errors.New("shutting down")
+			}
+			if err := w.health.waiting(); err != nil {
+				return err
+			}
+			switch {
 			case follower != nil && !follower.CaughtUp():
 				return errors.New("reading the rules topic " + s.Kafka.RulesTopic)
 			case !proc.Joining():
@@ -234,7 +244,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := snk.Close(sctx); err != nil {
 		errs = append(errs, fmt.Errorf("close sink: %w", err))
 	}
-	if err := producer.Flush(sctx); err != nil {
+	if err := errors.Join(producer.Flush(sctx), large.Flush(sctx)); err != nil {
 		errs = append(errs, fmt.Errorf("flush dead letters: %w", err))
 	}
 	stopHTTP()
