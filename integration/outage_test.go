@@ -61,7 +61,7 @@ func startBroker(t *testing.T, addr, dir string) *brokerProcess {
 	case <-listening:
 	case err := <-b.done:
 		t.Fatalf("broker exited before listening: %v", err)
-	case <-time.After(waitTimeout):
+	case <-time.After(kafkatest.WaitTimeout):
 		t.Fatal("broker did not start listening")
 	}
 	return b
@@ -74,7 +74,7 @@ func (b *brokerProcess) stop(t *testing.T) {
 	}
 	select {
 	case <-b.done:
-	case <-time.After(waitTimeout):
+	case <-time.After(kafkatest.WaitTimeout):
 		t.Fatal("broker did not stop")
 	}
 }
@@ -185,7 +185,7 @@ func TestBrokerOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	c := &cluster{addr: addr, cl: cl, adm: kadm.NewClient(cl)}
+	c := &kafkatest.Cluster{Addr: addr, Client: cl, Admin: kadm.NewClient(cl)}
 	w := startWorker(t, c, "g-broker-outage", rulesFor(`actions:
 - id: paid
   trigger: event == "Paid"
@@ -202,7 +202,7 @@ func TestBrokerOutage(t *testing.T) {
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
-		samples = sampleCommits(sampleCtx, c.adm, "g-broker-outage", 50*time.Millisecond)
+		samples = sampleCommits(sampleCtx, c.Admin, "g-broker-outage", 50*time.Millisecond)
 	}()
 	t.Cleanup(func() { stopProducing(); <-prodDone; stopSampling(); <-sampled })
 

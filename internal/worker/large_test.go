@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
-	"github.com/hookstream/hookstream/sink"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -96,16 +96,16 @@ func TestTooLargeEventKeepsItsValue(t *testing.T) {
 			startWorker(t, c, func(s *config.Config) { s.MaxEventBytes = 1 << 20 })
 
 			dl := c.Read(t, "hookstream.dlq", 1, kgo.FetchMaxBytes(16<<20))[0]
-			if got := header(dl, sink.HeaderReason); got != "too_large" {
+			if got := header(dl, deadletter.HeaderReason); got != "too_large" {
 				t.Errorf("reason %q, want too_large", got)
 			}
-			dropped := header(dl, sink.HeaderValueDropped)
+			dropped := header(dl, deadletter.HeaderValueDropped)
 			switch {
 			case tt.dropped && (dl.Value != nil || dropped != strconv.Itoa(size)):
-				t.Errorf("value of %d bytes with %s %q, want none and %d", len(dl.Value), sink.HeaderValueDropped, dropped, size)
+				t.Errorf("value of %d bytes with %s %q, want none and %d", len(dl.Value), deadletter.HeaderValueDropped, dropped, size)
 			case !tt.dropped && (!bytes.Equal(dl.Value, value) || dropped != ""):
 				t.Errorf("value of %d bytes (same: %v) with %s %q, want the %d bytes unchanged",
-					len(dl.Value), bytes.Equal(dl.Value, value), sink.HeaderValueDropped, dropped, size)
+					len(dl.Value), bytes.Equal(dl.Value, value), deadletter.HeaderValueDropped, dropped, size)
 			}
 			if string(dl.Key) != "k" {
 				t.Errorf("key %q, want k", dl.Key)
