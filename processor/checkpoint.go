@@ -64,7 +64,7 @@ type checkpoint struct {
 	head  int
 	size  int
 	free  []*slot
-	queue []*slot // handed off, not yet taken by the worker
+	queue []*slot // handed off, not yet taken by the matcher
 
 	open   int             // handed off and not yet done
 	bytes  int64           // the value bytes of those
@@ -86,11 +86,11 @@ func newCheckpoint(b *budget, hooks checkpointHooks) *checkpoint {
 	return &checkpoint{budget: b, hooks: hooks, next: kgo.EpochOffset{Epoch: -1, Offset: -1}}
 }
 
-// handOff appends recs (one partition's, in fetch order) to the ledger and to
-// the worker's queue, each pending once for its processing. When the ledger
+// add appends recs (one partition's, in fetch order) to the ledger and to
+// the matcher's queue, each pending once for its processing. When the ledger
 // is then over lim, the partition is paused until its gate lets it resume.
 // It reports false, and takes nothing, once the checkpoint is closed.
-func (c *checkpoint) handOff(recs []*kgo.Record, lim limits) bool {
+func (c *checkpoint) add(recs []*kgo.Record, lim limits) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -136,7 +136,7 @@ func (c *checkpoint) settle(s *slot, handOvers int) {
 	}
 	s.pending += int32(handOvers) - 1
 	if s.pending == 0 {
-		c.finish(s)
+		c.done(s)
 	}
 }
 
@@ -149,13 +149,13 @@ func (c *checkpoint) ack(s *slot) {
 	}
 	s.pending--
 	if s.pending == 0 {
-		c.finish(s)
+		c.done(s)
 	}
 }
 
-// finish accounts for s becoming done and moves the commit point if s was
+// done accounts for s becoming done and moves the commit point if s was
 // the oldest record not done.
-func (c *checkpoint) finish(s *slot) {
+func (c *checkpoint) done(s *slot) {
 	var bytes int64
 	if s.rec != nil {
 		bytes = int64(len(s.rec.Value))
@@ -237,7 +237,7 @@ func (c *checkpoint) withdraw() { c.withdrawn.Store(true) }
 // checkpointState is a snapshot for status reporting.
 type checkpointState struct {
 	open   int             // handed off, not done
-	queued int             // handed off, not yet taken by the worker
+	queued int             // handed off, not yet taken by the matcher
 	oldest time.Time       // timestamp of the oldest record not done; zero if none
 	next   kgo.EpochOffset // commit point; Offset -1 until a record is done
 }

@@ -96,8 +96,8 @@ func TestCheckpointCommitPoint(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLedger(t)
-			if !l.handOff(records(tt.offsets...), unlimited) {
-				t.Fatal("handOff refused by an open checkpoint")
+			if !l.add(records(tt.offsets...), unlimited) {
+				t.Fatal("add refused by an open checkpoint")
 			}
 			slots := l.take(nil)
 			if len(slots) != len(tt.offsets) {
@@ -135,8 +135,8 @@ func TestCheckpointCommitPoint(t *testing.T) {
 func TestCheckpointOldestAndQueue(t *testing.T) {
 	l := newLedger(t)
 	recs := records(4, 9, 20)
-	l.handOff(recs[:2], unlimited)
-	l.handOff(recs[2:], unlimited)
+	l.add(recs[:2], unlimited)
+	l.add(recs[2:], unlimited)
 	if st := l.state(); st.queued != 3 || st.open != 3 || !st.oldest.Equal(recs[0].Timestamp) {
 		t.Fatalf("state = %+v, want 3 queued, 3 open, oldest %v", st, recs[0].Timestamp)
 	}
@@ -165,12 +165,12 @@ func TestCheckpointPauseResume(t *testing.T) {
 	t.Run("records not done", func(t *testing.T) {
 		l := newLedger(t)
 		lim := limits{open: 4, bytes: 1 << 62, span: 1 << 30}
-		l.handOff(records(0, 1, 2), lim)
+		l.add(records(0, 1, 2), lim)
 		if l.pauses != 0 {
 			t.Fatalf("paused at 3 open with limit 4")
 		}
-		l.handOff(records(3, 4, 5), lim)
-		l.handOff(records(6), lim)
+		l.add(records(3, 4, 5), lim)
+		l.add(records(6), lim)
 		if l.pauses != 1 {
 			t.Fatalf("pauses = %d after going over the limit, want 1", l.pauses)
 		}
@@ -186,7 +186,7 @@ func TestCheckpointPauseResume(t *testing.T) {
 		if l.resumes != 1 {
 			t.Fatalf("resumes = %d at 2 open, want 1", l.resumes)
 		}
-		l.handOff(records(7), lim)
+		l.add(records(7), lim)
 		if l.pauses != 1 {
 			t.Fatalf("paused again at 3 open")
 		}
@@ -194,7 +194,7 @@ func TestCheckpointPauseResume(t *testing.T) {
 	t.Run("records behind a stuck one", func(t *testing.T) {
 		l := newLedger(t)
 		lim := limits{open: 100, bytes: 1 << 62, span: 4}
-		l.handOff(records(0, 1, 2, 3, 4, 5), lim)
+		l.add(records(0, 1, 2, 3, 4, 5), lim)
 		if l.pauses != 1 {
 			t.Fatalf("pauses = %d with 6 uncommitted records and a span of 4, want 1", l.pauses)
 		}
@@ -225,7 +225,7 @@ func TestCheckpointClose(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLedger(t)
-			l.handOff(records(0, 1, 2, 3), limits{open: 2, bytes: 1 << 62, span: 1 << 30}) // over the limit: paused
+			l.add(records(0, 1, 2, 3), limits{open: 2, bytes: 1 << 62, span: 1 << 30}) // over the limit: paused
 			slots := l.take(nil)
 			l.settle(slots[0], 1)
 			l.settle(slots[1], 1)
@@ -252,8 +252,8 @@ func TestCheckpointClose(t *testing.T) {
 			if l.b.used() != 0 {
 				t.Errorf("a late ack changed the budget to %d", l.b.used())
 			}
-			if l.handOff(records(4), limits{open: 2, bytes: 1 << 62, span: 1 << 30}) {
-				t.Errorf("handOff accepted records after close")
+			if l.add(records(4), limits{open: 2, bytes: 1 << 62, span: 1 << 30}) {
+				t.Errorf("add accepted records after close")
 			}
 			l.close(true) // twice is harmless
 			if l.resumes != 1 || l.b.used() != 0 || !slices.Equal(l.marks, tt.wantMarks) {
@@ -264,7 +264,7 @@ func TestCheckpointClose(t *testing.T) {
 }
 
 // TestCheckpointConcurrentAcks runs the real shape of use: a poll loop
-// handing off, a worker settling each record with 0–3 hand-overs, and sinks
+// handing off, a matcher settling each record with 0–3 hand-overs, and sinks
 // acking them in random order from many goroutines.
 func TestCheckpointConcurrentAcks(t *testing.T) {
 	const total, ackers = 20_000, 8
@@ -297,9 +297,9 @@ func TestCheckpointConcurrentAcks(t *testing.T) {
 			}
 		})
 	}
-	worker := make(chan struct{})
+	matcher := make(chan struct{})
 	go func() {
-		defer close(worker)
+		defer close(matcher)
 		var batch []*slot
 		seen := 0
 		for seen < total {
@@ -327,9 +327,9 @@ func TestCheckpointConcurrentAcks(t *testing.T) {
 		}
 	}()
 	for i := 0; i < total; i += 100 {
-		cp.handOff(recs[i:i+100], unlimited)
+		cp.add(recs[i:i+100], unlimited)
 	}
-	<-worker
+	<-matcher
 	wg.Wait()
 	publishing <- struct{}{}
 	cp.publish()
@@ -351,7 +351,7 @@ func TestCheckpointSteadyStateAllocatesNothing(t *testing.T) {
 	recs := records(0, 1, 2, 3, 4, 5, 6, 7)
 	var batch []*slot
 	cycle := func() {
-		l.handOff(recs, unlimited)
+		l.add(recs, unlimited)
 		batch = l.take(batch)
 		for _, s := range batch {
 			l.settle(s, 1)
@@ -378,7 +378,7 @@ func BenchmarkCheckpoint(b *testing.B) {
 	}
 	var batch []*slot
 	for b.Loop() {
-		cp.handOff(recs, unlimited)
+		cp.add(recs, unlimited)
 		batch = cp.take(batch)
 		for _, s := range batch {
 			cp.settle(s, 1)

@@ -16,14 +16,15 @@
 // When the whole budget is used, the poll loop stops polling until acks
 // free a useful amount of room. It also waits while more than one poll's
 // worth of records are not yet processed: the budget is a bound, and
-// reading further ahead of busy workers would only fill memory. Every one
+// reading further ahead of busy matchers would only fill memory. Every one
 // of these rules is a pure function in flow.go; the ledgers count what is
 // in hand (the budget is their sum) and apply the rules' decisions.
 //
-// Each partition's worker decodes a record once, evaluates every enabled
-// trigger on that one decoded event, and hands each match to the sink with
-// Send (rendering the action's payload first; a render error is a dead
-// letter with reason "mapping" for that action). A poison record (not a JSON
+// Each partition's matcher (matcher.go: one goroutine per partition)
+// decodes a record once, evaluates every enabled trigger on that one
+// decoded event, and hands each match to the sink with Send (rendering the
+// action's payload first; a render error is a dead letter with reason
+// "mapping" for that action). A poison record (not a JSON
 // object, too large) is dead-lettered with reason "decode" or "too_large". A
 // record that matched nothing is done at once. Each hand-over carries an Ack,
 // the record's ledger slot; the sink calls its Done once per hand-over, and
@@ -45,8 +46,8 @@
 // Each ledger has a closed flag, checked under the ledger's lock before every
 // mark. Partitions are assigned with the cooperative-sticky balancer:
 //
-//   - OnPartitionsAssigned starts a ledger and a worker per new partition.
-//   - OnPartitionsRevoked stops those partitions' workers and waits for
+//   - OnPartitionsAssigned starts a ledger and a matcher per new partition.
+//   - OnPartitionsRevoked stops those partitions' matchers and waits for
 //     them, marks their ledgers a last time and closes them, and then
 //     commits the marked offsets, so the next owner starts right after the
 //     last record done here. The sink drops what it has not sent yet of
@@ -97,7 +98,7 @@
 //
 // # Shutdown
 //
-// When Run's context ends the member stops fetching, lets every worker hand
+// When Run's context ends the member stops fetching, lets every matcher hand
 // over what it holds, flushes the sink (both within shutdown_timeout), marks
 // and closes the ledgers, commits the marked offsets synchronously and leaves
 // the group. After a crash instead, the group resumes from the last commit and

@@ -14,7 +14,7 @@ package processor
 // decides when fetching pauses.
 
 // maxPoll caps the records taken in one poll, so one poll's hand-off stays
-// short and the partitions' workers start early.
+// short and the partitions' matchers start early.
 const maxPoll = 10_000
 
 // Fetch sizes (kgo's FetchMaxBytes and FetchMaxPartitionBytes). kgo keeps
@@ -98,7 +98,7 @@ func pollCount(in usage, b bounds, most int) int {
 
 // aheadOK reports whether the poll loop may read on while unprocessed
 // records are not yet decoded and matched: the budget is a bound, not a
-// target, and fetching further than one poll ahead of busy workers would
+// target, and fetching further than one poll ahead of busy matchers would
 // only fill memory.
 func aheadOK(unprocessed, most int) bool { return unprocessed <= most }
 

@@ -22,26 +22,26 @@ type partition struct {
 	hwm      atomic.Int64 // high watermark from the last fetch; -1 before
 	topicOpt metric.AddOption
 
-	ctx      context.Context // ends on revoke, loss, or the shutdown deadline
-	cancel   context.CancelFunc
-	wake     chan struct{} // records were handed off
-	drain    chan struct{} // closed at shutdown: process the queue, then exit
-	drainOne sync.Once
-	exited   chan struct{}
+	ctx        context.Context // ends on revoke, loss, or the shutdown deadline
+	cancel     context.CancelFunc
+	wake       chan struct{} // records were handed off
+	finishing  chan struct{} // closed at shutdown: process the queue, then exit
+	finishOnce sync.Once
+	exited     chan struct{}
 }
 
-// newPartition builds the partition and its ledger; start runs its worker.
+// newPartition builds the partition and its ledger; start runs its matcher.
 // The ledger marks its commit point on cl, pauses the partition's fetches
 // when it holds too much, and resumes them when it drains.
 func (p *Processor) newPartition(parent context.Context, cl *kgo.Client, topic string, id int32) *partition {
 	part := &partition{
-		topic:    topic,
-		id:       id,
-		parked:   topic == p.cfg.RetryTopic,
-		topicOpt: metric.WithAttributeSet(attribute.NewSet(attribute.String("topic", topic))),
-		wake:     make(chan struct{}, 1),
-		drain:    make(chan struct{}),
-		exited:   make(chan struct{}),
+		topic:     topic,
+		id:        id,
+		parked:    topic == p.cfg.RetryTopic,
+		topicOpt:  metric.WithAttributeSet(attribute.NewSet(attribute.String("topic", topic))),
+		wake:      make(chan struct{}, 1),
+		finishing: make(chan struct{}),
+		exited:    make(chan struct{}),
 	}
 	part.hwm.Store(-1)
 	part.ctx, part.cancel = context.WithCancel(parent)
@@ -66,17 +66,17 @@ func (p *Processor) newPartition(parent context.Context, cl *kgo.Client, topic s
 	return part
 }
 
-// start runs the worker until the partition is stopped or drained.
-func (part *partition) start(w *worker) {
+// start runs the matcher until the partition is stopped or finished.
+func (part *partition) start(m *matcher) {
 	go func() {
 		defer close(part.exited)
-		w.run(part)
+		m.run(part)
 	}()
 }
 
-// handOff gives recs to the worker; false if the partition is already closed.
-func (part *partition) handOff(recs []*kgo.Record, lim limits) bool {
-	if !part.cp.handOff(recs, lim) {
+// enqueue gives recs to the matcher; false if the partition is already closed.
+func (part *partition) enqueue(recs []*kgo.Record, lim limits) bool {
+	if !part.cp.add(recs, lim) {
 		return false
 	}
 	select {
@@ -86,13 +86,13 @@ func (part *partition) handOff(recs []*kgo.Record, lim limits) bool {
 	return true
 }
 
-// stop makes the worker return as soon as it can, dropping its queue; a
+// stop makes the matcher return as soon as it can, dropping its queue; a
 // Send blocked on a full action queue returns too.
 func (part *partition) stop() { part.cancel() }
 
-// finish makes the worker process what it holds and then return.
-func (part *partition) finish() { part.drainOne.Do(func() { close(part.drain) }) }
+// finish makes the matcher process what it holds and then return.
+func (part *partition) finish() { part.finishOnce.Do(func() { close(part.finishing) }) }
 
-// wait returns once the worker has returned: no Send or DeadLetter from
+// wait returns once the matcher has returned: no Send or DeadLetter from
 // this partition can start after it.
 func (part *partition) wait() { <-part.exited }

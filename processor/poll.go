@@ -8,15 +8,15 @@ import (
 )
 
 // poll is the poll loop: it takes as many records as the budget has room
-// for and hands each partition's records to that partition's worker. It
+// for and hands each partition's records to that partition's matcher. It
 // never waits on a partition; it waits only for room in the budget and for
-// the workers to be within a poll of done, and returns when ctx ends.
+// the matchers to be within a poll of done, and returns when ctx ends.
 func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 	for {
 		if !p.budget.wait(ctx) {
 			return
 		}
-		// Fetch no further ahead of the workers than one poll: they have
+		// Fetch no further ahead of the matchers than one poll: they have
 		// that much in hand, and the budget is left for what the sink holds.
 		if !p.budget.waitProcessed(ctx, p.maxPoll) {
 			return
@@ -42,7 +42,7 @@ func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 	}
 }
 
-// handOff gives one partition's polled records to its worker, with the
+// handOff gives one partition's polled records to its matcher, with the
 // limits the policy sets it now (partitionLimits).
 func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
 	p.mu.Lock()
@@ -62,7 +62,7 @@ func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
 		return
 	}
 	lim := partitionLimits(p.bounds, p.minPoll, sources, p.budget.usage())
-	if part.handOff(fp.Records, lim) {
+	if part.enqueue(fp.Records, lim) {
 		p.metrics.EventsConsumed.Add(context.Background(), int64(len(fp.Records)), part.topicOpt)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// assigned starts a partition and its worker for each newly assigned
+// assigned starts a partition and its matcher for each newly assigned
 // partition (cooperative-sticky passes only the additions).
 func (p *Processor) assigned(_ context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	if len(assigned) == 0 {
@@ -21,7 +21,7 @@ func (p *Processor) assigned(_ context.Context, cl *kgo.Client, assigned map[str
 		for _, id := range ids {
 			part := p.newPartition(p.work, cl, topic, id)
 			p.parts[topicPartition{topic, id}] = part
-			part.start(p.newWorker())
+			part.start(p.newMatcher())
 		}
 	}
 	p.mu.Unlock()
@@ -34,7 +34,7 @@ func (p *Processor) assigned(_ context.Context, cl *kgo.Client, assigned map[str
 	p.log.Info("partitions assigned", "group", p.cfg.Group, "partitions", assigned)
 }
 
-// revoked stops the revoked partitions' workers, closes their ledgers so no
+// revoked stops the revoked partitions' matchers, closes their ledgers so no
 // late ack can mark them, and then commits what was marked, so the next
 // owner starts right after the last record done here.
 func (p *Processor) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
@@ -57,7 +57,7 @@ func (p *Processor) lost(_ context.Context, cl *kgo.Client, lost map[string][]in
 	p.log.Warn("partitions lost", "group", p.cfg.Group, "partitions", lost)
 }
 
-// release removes the given partitions, stops their workers, waits for
+// release removes the given partitions, stops their matchers, waits for
 // them, and closes their ledgers, marking their commit points a last time
 // when publish is set. What those partitions still had in the sink may be
 // delivered later, but is never marked: their next owner delivers it again

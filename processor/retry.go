@@ -25,36 +25,36 @@ import (
 // this worker may never have known: deleting or disabling an action says
 // its deliveries should stop, and the dead-letter topic keeps the event,
 // with its source coordinates, for whoever wants to replay it.
-func (w *worker) handleParked(part *partition, s *slot) {
+func (m *matcher) handleParked(part *partition, s *slot) {
 	parked := deadletter.Decode(s.rec)
 	rec, id := parked.Source, parked.Action
 	ctx := part.ctx
 	part.cp.settle(s, 1)
-	a := w.rules.Load().Get(id)
+	a := m.rules.Load().Get(id)
 	switch {
 	case id == "":
-		w.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, "", errors.New("parked event names no action"), s)
+		m.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, "", errors.New("parked event names no action"), s)
 		return
 	case a == nil:
-		w.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, id, fmt.Errorf("parked event of action %s: the action no longer exists", id), s)
+		m.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, id, fmt.Errorf("parked event of action %s: the action no longer exists", id), s)
 		return
 	case a.Enabled != nil && !*a.Enabled:
-		w.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, id, fmt.Errorf("parked event of action %s: the action is disabled", id), s)
+		m.sink.DeadLetter(ctx, rec, deadletter.ReasonRejected, id, fmt.Errorf("parked event of action %s: the action is disabled", id), s)
 		return
 	}
-	if err := rules.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
-		w.sink.DeadLetter(ctx, rec, poisonReason(err), id, err, s)
+	if err := rules.Decode(rec.Value, m.maxBytes, &m.ev); err != nil {
+		m.sink.DeadLetter(ctx, rec, poisonReason(err), id, err, s)
 		return
 	}
-	url, body, err := a.Render(&w.ev, rec.Value, &w.vm, nil)
+	url, body, err := a.Render(&m.ev, rec.Value, &m.vm, nil)
 	if err != nil {
-		w.sink.DeadLetter(ctx, rec, deadletter.ReasonMapping, id, err, s)
+		m.sink.DeadLetter(ctx, rec, deadletter.ReasonMapping, id, err, s)
 		return
 	}
-	if err := w.sink.SendParked(ctx, a, url, body, rec, s); err != nil && ctx.Err() == nil {
+	if err := m.sink.SendParked(ctx, a, url, body, rec, s); err != nil && ctx.Err() == nil {
 		// The record stays not done, so the retry partition's commit
 		// point stays before it.
-		w.log.Error("send parked event to sink", "topic", part.topic, "partition", part.id,
+		m.log.Error("send parked event to sink", "topic", part.topic, "partition", part.id,
 			"offset", s.offset, "action", id, "err", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // commits what was done.
 const commitTimeout = 10 * time.Second
 
-// shutdown stops fetching, lets the workers hand over what they hold, flushes
+// shutdown stops fetching, lets the matchers hand over what they hold, flushes
 // the sink, commits what is done and leaves the group.
 func (p *Processor) shutdown(ctx context.Context, cl *kgo.Client, stopWork, stopPublishing func()) {
 	start := time.Now()

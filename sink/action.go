@@ -42,15 +42,15 @@ type runner struct {
 	ages      *ages                     // events not yet done, for OldestPending
 	waiting   *ages                     // a source runner's events not yet done, by arrival (behind.go); nil for a retry lane
 
-	cur       *policy
-	batchers  map[string]*batcher
-	deadlines []deadline // batchers in order of first arrival
-	queue     []*batch   // formed, waiting for a request slot, in order
-	inFlight  int
-	held      int
-	timer     *time.Timer
-	timerAt   time.Time
-	workers   sync.WaitGroup
+	cur        *policy
+	batchers   map[string]*batcher
+	deadlines  []deadline // batchers in order of first arrival
+	queue      []*batch   // formed, waiting for a request slot, in order
+	inFlight   int
+	held       int
+	timer      *time.Timer
+	timerAt    time.Time
+	goroutines sync.WaitGroup // every goroutine the runner started: requests, acks, the retry watcher
 
 	pk   *parking               // a source runner's parking state; nil without Config.Group, and for a retry lane
 	src  *runner                // a retry lane's source runner
@@ -104,7 +104,7 @@ func (r *runner) run(ctx context.Context) {
 	r.timer.Stop()
 	defer func() {
 		r.timer.Stop()
-		r.workers.Wait() // requests observe ctx and return
+		r.goroutines.Wait() // requests observe ctx and return
 	}()
 	for {
 		in := r.in
@@ -114,7 +114,7 @@ func (r *runner) run(ctx context.Context) {
 		select {
 		case a := <-in:
 			r.add(a)
-			r.drain()
+			r.takeWaiting()
 		case f := <-r.completed:
 			r.inFlight--
 			r.held -= f.n
@@ -152,10 +152,10 @@ func (r *runner) run(ctx context.Context) {
 	}
 }
 
-// drain takes the events already waiting, up to a bound, without going
+// takeWaiting takes the events already waiting, up to a bound, without going
 // back through the full select for each: under load that select is the
 // larger part of this goroutine's cost per event.
-func (r *runner) drain() {
+func (r *runner) takeWaiting() {
 	for range 256 {
 		if r.full() {
 			return
@@ -293,7 +293,7 @@ func (r *runner) dispatch(ctx context.Context) {
 			continue
 		}
 		r.inFlight++
-		r.workers.Go(func() {
+		r.goroutines.Go(func() {
 			unsent := r.deliver(ctx, wait, b)
 			r.from.done(b.items...)
 			select {

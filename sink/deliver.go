@@ -64,8 +64,8 @@ func (r *runner) deliver(ctx, wait context.Context, b *batch) (unsent []item) {
 			// The events' acks (a thousand done calls, metrics) run beside
 			// the next request rather than before it: with max_in_flight 1
 			// the time from one answer to the next request bounds the
-			// action's throughput. r.workers waits for them at shutdown.
-			r.workers.Go(func() { r.delivered(b) })
+			// action's throughput. r.goroutines waits for them at shutdown.
+			r.goroutines.Go(func() { r.delivered(b) })
 			return nil
 		case classTooLarge:
 			if len(b.items) > 1 {
@@ -231,6 +231,6 @@ func (r *runner) delivered(b *batch) {
 		if it.rec != nil && !it.rec.Timestamp.IsZero() {
 			r.s.metrics.EventLatency.Record(context.Background(), now.Sub(it.rec.Timestamp).Seconds(), r.attrs.record...)
 		}
-		r.s.finish(it)
+		r.s.done(it)
 	}
 }

@@ -60,7 +60,7 @@ func (s *Sink) writeDead(ctx context.Context, it item, l letter) {
 			}
 			s.metrics.EventsDeadLettered.Add(context.Background(), 1, metric.WithAttributeSet(
 				attribute.NewSet(attribute.String("action", l.action), attribute.String("reason", string(l.reason)))))
-			s.finish(it)
+			s.done(it)
 		},
 	})
 }

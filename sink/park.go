@@ -170,7 +170,7 @@ func (r *runner) waitContext(ctx context.Context) context.Context {
 // blocks. A retry lane is never full: blocking there would hold back its
 // retry partition's reader, and a reader that never finishes its record
 // keeps the processor from polling at all (it reads no further ahead of
-// its workers than one poll). Its events are bounded by the processor
+// its matchers than one poll). Its events are bounded by the processor
 // instead, which pauses the retry partition once it holds its share.
 func (r *runner) full() bool { return r.src == nil && r.held >= r.s.maxBuffered }
 
@@ -258,7 +258,7 @@ func (r *runner) park(ctx context.Context, now time.Time, why string, full bool)
 		pk.committed.Store(nil)
 		wctx, stop := context.WithCancel(ctx)
 		pk.stopWatch = stop
-		r.workers.Go(func() { r.s.watchRetry(wctx, pk) })
+		r.goroutines.Go(func() { r.s.watchRetry(wctx, pk) })
 		r.s.log.Warn("action parked: its events go to the retry topic", "action", r.id,
 			"topic", r.s.retryTopic(), "why", why, "buffer_full", full, "events", r.held)
 	} else {
@@ -378,7 +378,7 @@ func (r *runner) parkWritten(it item, rec *kgo.Record) {
 	a := parkAck{}
 	if rec != nil {
 		a = parkAck{ok: true, partition: rec.Partition, offset: rec.Offset}
-		r.s.finish(it)
+		r.s.done(it)
 	}
 	pk := r.pk
 	pk.mu.Lock()

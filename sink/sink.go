@@ -259,8 +259,8 @@ func (s *Sink) runner(id string) (*runner, error) {
 	return r, nil
 }
 
-// finish reports one event done to the caller and to Flush.
-func (s *Sink) finish(it item) {
+// done reports one event done to the caller and to Flush.
+func (s *Sink) done(it item) {
 	if it.ack != nil {
 		it.ack.Done()
 	}

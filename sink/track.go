@@ -43,13 +43,13 @@ func (t *tracker) release(g *gen) {
 	t.mu.Lock()
 	g.n--
 	if g.sealed && g.n == 0 {
-		t.finish(g)
+		t.close(g)
 	}
 	t.mu.Unlock()
 }
 
-// finish closes g's zero channel and forgets it; t.mu is held.
-func (t *tracker) finish(g *gen) {
+// close closes g's zero channel and forgets it; t.mu is held.
+func (t *tracker) close(g *gen) {
 	close(g.zero)
 	for i, o := range t.open {
 		if o == g {

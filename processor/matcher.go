@@ -11,11 +11,11 @@ import (
 	"github.com/hookstream/hookstream/rules"
 )
 
-// worker does one partition's CPU work: decode each record once, evaluate
+// matcher does one partition's CPU work: decode each record once, evaluate
 // every trigger on that one decoded event, render and hand over each match.
 // Its Event, VM and match list are reused from record to record, so the hot
 // path allocates only what the rules themselves need.
-type worker struct {
+type matcher struct {
 	rules    *rules.Store
 	sink     Sink
 	maxBytes int
@@ -30,8 +30,8 @@ type worker struct {
 	onErr   func(*rules.Compiled, error)
 }
 
-func (p *Processor) newWorker() *worker {
-	w := &worker{
+func (p *Processor) newMatcher() *matcher {
+	m := &matcher{
 		rules:    p.cfg.Rules,
 		sink:     p.cfg.Sink,
 		maxBytes: p.cfg.MaxEventBytes,
@@ -42,14 +42,14 @@ func (p *Processor) newWorker() *worker {
 	}
 	// Made once, so matching a record allocates no closure. A trigger
 	// that fails at run time does not match and is counted.
-	w.onErr = func(a *rules.Compiled, _ error) { w.failed[a.ID]++ }
-	return w
+	m.onErr = func(a *rules.Compiled, _ error) { m.failed[a.ID]++ }
+	return m
 }
 
-// run processes part's records in order until part is stopped, or drained
+// run processes part's records in order until part is stopped, or finished
 // at shutdown.
-func (w *worker) run(part *partition) {
-	defer w.flushCounts()
+func (m *matcher) run(part *partition) {
+	defer m.flushCounts()
 	var batch []*slot
 	for {
 		batch = part.cp.take(batch)
@@ -59,7 +59,7 @@ func (w *worker) run(part *partition) {
 				continue
 			case <-part.ctx.Done():
 				return
-			case <-part.drain:
+			case <-part.finishing:
 				// The poll loop has stopped: what is queued now is all.
 				if batch = part.cp.take(batch); len(batch) == 0 {
 					return
@@ -70,10 +70,10 @@ func (w *worker) run(part *partition) {
 			if part.ctx.Err() != nil {
 				return
 			}
-			w.handle(part, s)
+			m.handle(part, s)
 			batch[i] = nil
 		}
-		w.flushCounts()
+		m.flushCounts()
 	}
 }
 
@@ -81,37 +81,37 @@ func (w *worker) run(part *partition) {
 // it is matched against the rules as they are now (one Set for the whole
 // record, so a rules change applies between records, never within one), and
 // each match rendered and sent. The record is done when every hand-over is.
-func (w *worker) handle(part *partition, s *slot) {
+func (m *matcher) handle(part *partition, s *slot) {
 	if part.parked {
-		w.handleParked(part, s)
+		m.handleParked(part, s)
 		return
 	}
 	rec := s.rec // s.rec is cleared when done; never read it after settle
 	ctx := part.ctx
-	set := w.rules.Load()
+	set := m.rules.Load()
 	// Lazily: object fields are built only if a trigger or mapping reads them.
-	if err := set.Decode(rec.Value, w.maxBytes, &w.ev); err != nil {
+	if err := set.Decode(rec.Value, m.maxBytes, &m.ev); err != nil {
 		part.cp.settle(s, 1)
-		w.sink.DeadLetter(ctx, rec, poisonReason(err), "", err, s)
+		m.sink.DeadLetter(ctx, rec, poisonReason(err), "", err, s)
 		return
 	}
-	w.matches = set.Match(&w.ev, &w.vm, w.matches[:0], w.onErr)
-	part.cp.settle(s, len(w.matches))
-	for _, a := range w.matches {
-		w.matched[a.ID]++
+	m.matches = set.Match(&m.ev, &m.vm, m.matches[:0], m.onErr)
+	part.cp.settle(s, len(m.matches))
+	for _, a := range m.matches {
+		m.matched[a.ID]++
 		// A nil buffer: with a payload mapping, Render allocates a fresh
 		// body, which must stay untouched until the sink calls Done.
 		// Without one it returns rec.Value itself.
-		url, body, err := a.Render(&w.ev, rec.Value, &w.vm, nil)
+		url, body, err := a.Render(&m.ev, rec.Value, &m.vm, nil)
 		if err != nil {
-			w.sink.DeadLetter(ctx, rec, deadletter.ReasonMapping, a.ID, err, s) // a *rules.MappingError naming the action and field
+			m.sink.DeadLetter(ctx, rec, deadletter.ReasonMapping, a.ID, err, s) // a *rules.MappingError naming the action and field
 			continue
 		}
-		if err := w.sink.Send(ctx, a, url, body, rec, s); err != nil {
+		if err := m.sink.Send(ctx, a, url, body, rec, s); err != nil {
 			if ctx.Err() == nil {
 				// The record stays not done, so its partition's
 				// commit point stays before it.
-				w.log.Error("send to sink", "topic", rec.Topic, "partition", rec.Partition,
+				m.log.Error("send to sink", "topic", rec.Topic, "partition", rec.Partition,
 					"offset", rec.Offset, "action", a.ID, "err", err)
 			}
 			return
@@ -128,14 +128,14 @@ func poisonReason(err error) deadletter.Reason {
 }
 
 // flushCounts adds the per-action counts gathered since the last flush.
-func (w *worker) flushCounts() {
+func (m *matcher) flushCounts() {
 	ctx := context.Background()
-	for id, n := range w.matched {
-		w.metrics.EventsMatched.Add(ctx, n, telemetry.Action(id))
+	for id, n := range m.matched {
+		m.metrics.EventsMatched.Add(ctx, n, telemetry.Action(id))
 	}
-	for id, n := range w.failed {
-		w.metrics.TriggerErrors.Add(ctx, n, telemetry.Action(id))
+	for id, n := range m.failed {
+		m.metrics.TriggerErrors.Add(ctx, n, telemetry.Action(id))
 	}
-	clear(w.matched)
-	clear(w.failed)
+	clear(m.matched)
+	clear(m.failed)
 }
