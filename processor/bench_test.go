@@ -82,7 +82,7 @@ func BenchmarkPipeline(b *testing.B) {
 		round++
 		sink := &countingSink{}
 		p, err := New(Config{
-			Opts: fastOpts(c.addr), Topics: []string{topic}, Group: fmt.Sprintf("bench-%d", round),
+			Opts: c.fastOpts(), Topics: []string{topic}, Group: fmt.Sprintf("bench-%d", round),
 			Rules: store, Sink: sink, Logger: slog.New(slog.DiscardHandler),
 		})
 		if err != nil {

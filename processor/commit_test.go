@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
@@ -15,10 +16,13 @@ import (
 // TestCommitNeverPassesUndone holds some records' acks and samples the
 // group's committed offsets while the rest are acked: no sample may pass a
 // held record. After the held ones are acked, everything is committed.
-func TestCommitNeverPassesUndone(t *testing.T) {
+func TestCommitNeverPassesUndone(t *testing.T) { synctest.Test(t, testCommitNeverPassesUndone) }
+
+// testCommitNeverPassesUndone runs in a synctest bubble, on its fake clock.
+func testCommitNeverPassesUndone(t *testing.T) {
 	const parts, n = 4, 40
 	heldAt := map[int32][]int64{0: {5, 6, 30}, 1: {0}, 2: {17, 39}, 3: {12}}
-	c := startCluster(t, parts)
+	c := startClusterOn(t, kafkatest.NewNetwork(), parts)
 	c.produce(t, parts, n, poison)
 	sink := newTestSink(func(h handOver) bool { return slices.Contains(heldAt[h.rec.Partition], h.rec.Offset) })
 	startMember(t, c, "g-hold", sink, nil)
@@ -153,8 +157,13 @@ func TestShutdownFlushesAndCommits(t *testing.T) {
 // TestShutdownTimeoutBoundsStuckFlush: a sink that never delivers cannot hold
 // shutdown past ShutdownTimeout, and nothing undelivered is committed.
 func TestShutdownTimeoutBoundsStuckFlush(t *testing.T) {
+	synctest.Test(t, testShutdownTimeoutBoundsStuckFlush)
+}
+
+// testShutdownTimeoutBoundsStuckFlush runs in a synctest bubble, on its fake clock.
+func testShutdownTimeoutBoundsStuckFlush(t *testing.T) {
 	const n = 20
-	c := startCluster(t, 1)
+	c := startClusterOn(t, kafkatest.NewNetwork(), 1)
 	c.produce(t, 1, n, poison)
 	sink := newTestSink(func(h handOver) bool { return h.rec.Offset >= 10 })
 	sink.flush = func(ctx context.Context) error {
@@ -177,8 +186,11 @@ func TestShutdownTimeoutBoundsStuckFlush(t *testing.T) {
 
 // TestReadyGatesJoining: no record is consumed before Ready returns, and a
 // Ready error ends Run with that error.
-func TestReadyGatesJoining(t *testing.T) {
-	c := startCluster(t, 1)
+func TestReadyGatesJoining(t *testing.T) { synctest.Test(t, testReadyGatesJoining) }
+
+// testReadyGatesJoining runs in a synctest bubble, on its fake clock.
+func testReadyGatesJoining(t *testing.T) {
+	c := startClusterOn(t, kafkatest.NewNetwork(), 1)
 	c.produce(t, 1, 5, poison)
 	sink := newTestSink(nil)
 	release := make(chan struct{})
@@ -192,7 +204,8 @@ func TestReadyGatesJoining(t *testing.T) {
 			}
 		}
 	})
-	time.Sleep(200 * time.Millisecond) // proving nothing happens needs a bound
+	time.Sleep(time.Second) // on the bubble's clock: a second in which nothing may happen
+	synctest.Wait()
 	if got := sink.snapshot(); len(got) != 0 || m.Joining() {
 		t.Fatalf("%d records consumed before ready (joining %v)", len(got), m.Joining())
 	}
@@ -219,7 +232,7 @@ func TestReadyGatesJoining(t *testing.T) {
 // transaction marker to the end of the partition.
 func TestAbortedTransactionSkipped(t *testing.T) {
 	c := startCluster(t, 1)
-	txn, err := kgo.NewClient(append(fastOpts(c.addr), kgo.TransactionalID("hookstream-test"),
+	txn, err := kgo.NewClient(c.fastOpts(kgo.TransactionalID("hookstream-test"),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
 	if err != nil {
 		t.Fatal(err)

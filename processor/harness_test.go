@@ -30,15 +30,22 @@ type cluster struct {
 
 func startCluster(t testing.TB, partitions int32) *cluster {
 	t.Helper()
-	k := kafkatest.NewCluster(t, kfake.SeedTopics(partitions, topic))
+	return startClusterOn(t, nil, partitions)
+}
+
+// startClusterOn is startCluster on network n (loopback when nil): a test
+// under testing/synctest passes a kafkatest.Network made in its bubble.
+func startClusterOn(t testing.TB, n *kafkatest.Network, partitions int32) *cluster {
+	t.Helper()
+	k := kafkatest.Start(t, kafkatest.Config{Network: n, Broker: []kfake.Opt{kfake.SeedTopics(partitions, topic)}})
 	return &cluster{fake: k.Fake, addr: k.Addr, cl: k.Client, adm: k.Admin, kit: k}
 }
 
-// fastOpts make a test client recover and notice rebalances quickly.
-func fastOpts(addr string) []kgo.Opt {
-	return append(kafkatest.FastOpts(addr),
-		kgo.FetchMaxWait(100*time.Millisecond),
-		kgo.HeartbeatInterval(100*time.Millisecond))
+// fastOpts are a client's options on c: it recovers and notices rebalances
+// quickly.
+func (c *cluster) fastOpts(extra ...kgo.Opt) []kgo.Opt {
+	return c.kit.Opts(append([]kgo.Opt{kgo.FetchMaxWait(100 * time.Millisecond),
+		kgo.HeartbeatInterval(100 * time.Millisecond)}, extra...)...)
 }
 
 // produce writes n records to each of partitions; value builds each value.
@@ -230,7 +237,7 @@ type member struct {
 func startMember(t *testing.T, c *cluster, group string, sink Sink, edit func(*Config)) *member {
 	t.Helper()
 	cfg := Config{
-		Opts:           fastOpts(c.addr),
+		Opts:           c.fastOpts(),
 		Topics:         []string{topic},
 		Group:          group,
 		Rules:          &rules.Store{},

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/kafkatest"
@@ -105,15 +106,19 @@ func TestSecondMemberTakesOver(t *testing.T) {
 
 // TestBufferedStaysBounded holds every ack: the records handed over and not
 // done never exceed MaxBuffered, and everything flows once acks come back.
-func TestBufferedStaysBounded(t *testing.T) {
+func TestBufferedStaysBounded(t *testing.T) { synctest.Test(t, testBufferedStaysBounded) }
+
+// testBufferedStaysBounded runs in a synctest bubble, on its fake clock.
+func testBufferedStaysBounded(t *testing.T) {
 	const parts, n, limit = 3, 200, 50
-	c := startCluster(t, parts)
+	c := startClusterOn(t, kafkatest.NewNetwork(), parts)
 	c.produce(t, parts, n, poison)
 	sink := newTestSink(func(handOver) bool { return true })
 	m := startMember(t, c, "g-bounded", sink, func(cfg *Config) { cfg.MaxBuffered = limit })
 
 	sink.waitFor(t, "the budget filling up", count(limit*3/4))
-	time.Sleep(300 * time.Millisecond) // several fetch rounds in which nothing more may arrive
+	time.Sleep(time.Second) // on the bubble's clock: fetch rounds in which nothing more may arrive
+	synctest.Wait()
 	if got := len(sink.snapshot()); got > limit {
 		t.Fatalf("%d records handed over with none done, MaxBuffered %d", got, limit)
 	}
