@@ -6,9 +6,10 @@
 // Each command has its file: run.go (the worker), dev.go (everything on one
 // machine, with dev_receiver.go and dev_events.go), broker.go (the embedded
 // broker), rules.go (validate and test; rules_topic.go and rules_list.go
-// for apply, delete and list on the rules topic), lag.go, dlq.go and
-// dlq_replay.go (listing and replaying dead letters, a thin front to
-// internal/dlq), bench.go (a thin front to internal/bench), verify.go (checking a delivery's signatures, as
+// for apply, delete and list on the rules topic), lag.go (a front to
+// internal/lag), dlq.go and dlq_replay.go (listing and replaying dead
+// letters, a front to internal/dlq), bench.go (a front to internal/bench),
+// verify.go (checking a delivery's signatures, as
 // receivers must). config.go turns flags, the config file and HOOKSTREAM_*
 // variables into an internal/config.Config, in that order of precedence;
 // kafka.go turns it into franz-go options (TLS, SASL), which connect.go

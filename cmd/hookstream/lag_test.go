@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/lag"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -94,7 +95,7 @@ func TestLagReportsPartitionsAndOldestPerAction(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var rep lagReport
+	var rep lag.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("output is not the JSON report: %v\n%s", err, out)
 	}
