@@ -103,8 +103,11 @@ func TestRateLimitForTheWholeGroup(t *testing.T) {
 	worstThree, worstOne := worstWindow(times(three)), worstWindow(times(one))
 	t.Logf("limit %d/s, burst %d: three workers %.1f/s, worst one-second window %d; one worker %.1f/s, worst window %d",
 		rps, burst, rate(three), worstThree, rate(one), worstOne)
-	if worstThree > rps+burst || worstOne > rps+burst {
-		t.Errorf("worst one-second windows %d (three workers) and %d (one), want at most %d", worstThree, worstOne, rps+burst)
+	// Requests are timed where they arrive, a few milliseconds after the
+	// limiter let them go and not all equally late: one request of
+	// leeway for that.
+	if worstThree > rps+burst+1 || worstOne > rps+burst+1 {
+		t.Errorf("worst one-second windows %d (three workers) and %d (one), want at most %d (+1)", worstThree, worstOne, rps+burst)
 	}
 	// Alone, the worker sends at the group's rate: with the third it had
 	// it would be under 20/s.

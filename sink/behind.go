@@ -16,24 +16,23 @@ import "time"
 // cannot keep up with it. Only the source lane's events count; a retry
 // lane's were parked already.
 //
-// An action that holds Config.MaxBuffered events would block Send, and
-// with it the partition's other actions, until its endpoint catches up. It
-// is behind once its oldest event has waited behindWhenFull (or park_after,
-// if shorter): a full buffer that is not draining is the slow endpoint the
-// rule is for, while a burst that a healthy endpoint absorbs at once never
-// waits that long.
-const behindWhenFull = time.Second
+// An action that holds Config.MaxBuffered events blocks Send until it parks,
+// and with it its partitions' other actions: park_after bounds that stall
+// too. It is not shortened for a full buffer, as it is for a failing
+// endpoint: a healthy action on a busy worker can hold a full buffer whose
+// oldest event has waited a second, and parking it would only add work.
+// Lower park_after for quicker isolation.
 
 // behind reports whether the action is behind at now, and how long its
 // oldest pending event has waited. The wait is counted from the end of the
 // second the event arrived in, so an action never parks early.
-func (r *runner) behind(now time.Time, full bool) (time.Duration, bool) {
+func (r *runner) behind(now time.Time) (time.Duration, bool) {
 	oldest, ok := r.waiting.oldest()
 	if !ok || r.cur == nil {
 		return 0, false
 	}
 	waited := now.Sub(oldest.Add(time.Second))
-	return waited, waited >= r.behindAfter(full)
+	return waited, waited >= r.parkAfter()
 }
 
 // behindAt returns when the action will be behind if nothing it holds is
@@ -43,12 +42,5 @@ func (r *runner) behindAt() (time.Time, bool) {
 	if !ok || r.cur == nil {
 		return time.Time{}, false
 	}
-	return oldest.Add(time.Second + r.behindAfter(r.held >= r.s.maxBuffered)), true
-}
-
-func (r *runner) behindAfter(full bool) time.Duration {
-	if full {
-		return min(r.parkAfter(), behindWhenFull)
-	}
-	return r.parkAfter()
+	return oldest.Add(time.Second + r.parkAfter()), true
 }

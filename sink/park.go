@@ -213,7 +213,7 @@ func (r *runner) parkStep(ctx context.Context) {
 				break
 			}
 		}
-		if waited, ok := r.behind(now, full); ok {
+		if waited, ok := r.behind(now); ok {
 			r.park(ctx, now, "behind: the oldest pending event has waited "+waited.Round(time.Second).String(), full)
 		}
 	case modeParked:
