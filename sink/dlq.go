@@ -60,6 +60,9 @@ func (s *Sink) writeDead(ctx context.Context, it item, l letter) {
 			}
 			s.metrics.EventsDeadLettered.Add(context.Background(), 1, metric.WithAttributeSet(
 				attribute.NewSet(attribute.String("action", l.action), attribute.String("reason", string(l.reason)))))
+			if s.cfg.DeadLettered != nil {
+				s.cfg.DeadLettered(dl)
+			}
 			s.done(it)
 		},
 	})

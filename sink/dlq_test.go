@@ -131,6 +131,30 @@ func TestDeadLetterPoisonRecord(t *testing.T) {
 	}
 }
 
+// DeadLettered hears of each dead letter once the topic acknowledged it,
+// before the event is done.
+func TestDeadLetteredIsTold(t *testing.T) {
+	cl := newCluster(t)
+	told := make(chan deadletter.Letter, 2)
+	s := newSink(t, Config{Producer: cl.producer, DeadLettered: func(l deadletter.Letter) { told <- l }})
+	d := newDones()
+	rec := &kgo.Record{Topic: "events", Partition: 1, Offset: 7, Value: []byte("{not json")}
+	s.DeadLetter(context.Background(), rec, deadletter.ReasonDecode, "", errors.New("invalid character 'n'"), d.fn("poison"))
+	d.wait(t, 1)
+	select {
+	case l := <-told:
+		want := deadletter.Letter{Reason: deadletter.ReasonDecode, Error: "invalid character 'n'"}
+		if l != want {
+			t.Errorf("told %+v, want %+v", l, want)
+		}
+	default:
+		t.Fatal("the event is done, but DeadLettered was not told")
+	}
+	if len(told) != 0 {
+		t.Errorf("told %d more times, want once", len(told))
+	}
+}
+
 func TestDeadLetterTooLargeForTopic(t *testing.T) {
 	cl := newCluster(t, kfake.BrokerConfigs(map[string]string{"message.max.bytes": "4096"}))
 	s := newSink(t, Config{Producer: cl.producer})

@@ -71,7 +71,8 @@
 // producer's batches (Config.LargeFrom) goes through Config.Large, one at a
 // time, so that only the broker's own limit can refuse it; then, and only
 // then, a dead letter is written without its value, with
-// hookstream-value-dropped.
+// hookstream-value-dropped. Config.DeadLettered hears of each acknowledged
+// dead letter (the worker's status page lists the latest).
 //
 // Flush and Close make shutdown exact: Flush sends every partial batch and
 // waits for the events handed over before it; Close then stops every

@@ -68,6 +68,10 @@ type Config struct {
 	IdleAfter time.Duration
 	// Tracer starts a client span per request (see trace.go). Nil: no spans.
 	Tracer trace.Tracer
+	// DeadLettered, when set, is told of each dead letter once the topic
+	// acknowledged it (the status page lists the latest). It runs on the
+	// producer's callback goroutine and must not block.
+	DeadLettered func(deadletter.Letter)
 }
 
 // ErrClosed is returned by Send after Close.

@@ -28,5 +28,7 @@
 // (page.go, with statuspage/). The page and /status.json show a Status
 // (status.go), filled at each request from the processor's partitions (their
 // lag is processor.PartitionStatus.Lag), the sink's breakers and pending
-// events, the rules and the metric readings (telemetry.Readings).
+// events, the rules, the metric readings (telemetry.Readings) and the latest
+// dead letters the sink wrote (deadletters.go, told by sink.Config's
+// DeadLettered once each write is acknowledged).
 package worker

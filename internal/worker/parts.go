@@ -43,8 +43,8 @@ func (t *telemetryParts) stopTracing(ctx context.Context, log *slog.Logger) {
 }
 
 // newSink returns the sink, delivering through the egress policy of
-// the delivery settings.
-func (w *Worker) newSink(producer, large *kgo.Client, tel *telemetryParts) (*sink.Sink, error) {
+// the delivery settings and telling dead of each dead letter it writes.
+func (w *Worker) newSink(producer, large *kgo.Client, tel *telemetryParts, dead *deadLetters) (*sink.Sink, error) {
 	s := &w.cfg.Settings
 	egress := sink.Egress{
 		AllowedHosts:        s.Delivery.AllowedHosts,
@@ -71,7 +71,8 @@ func (w *Worker) newSink(producer, large *kgo.Client, tel *telemetryParts) (*sin
 		// record until done. One action may hold a tenth of it (10000 by
 		// default): a failing action that fills that parks at once, long
 		// before it could use up the budget and stall the others.
-		MaxBuffered: max(1, s.MaxBufferedEvents/10),
+		MaxBuffered:  max(1, s.MaxBufferedEvents/10),
+		DeadLettered: dead.add, // for the status page
 	})
 }
 

@@ -20,6 +20,7 @@ type sources struct {
 	inHand     func() processor.InHand     // what the member holds against its bounds; nil: nothing shown
 	store      *rules.Store
 	readings   func() telemetry.Readings
+	dead       func() []DeadLetterInfo // the latest dead letters, newest first
 	// ready returns nil once the worker is consuming with its rules
 	// loaded, else why not.
 	ready func() error
@@ -55,6 +56,9 @@ type Status struct {
 	InHand     InHandInfo      `json:"in_hand"`
 	Partitions []PartitionInfo `json:"partitions"`
 	Actions    []ActionInfo    `json:"actions"`
+	// DeadLetters are the latest dead letters this worker wrote, newest
+	// first.
+	DeadLetters []DeadLetterInfo `json:"dead_letters"`
 }
 
 // InHandInfo is what the worker holds against max_buffered_events and
@@ -110,6 +114,10 @@ func (st *status) snapshot() Status {
 		Version: st.version, Now: now, Started: st.started, Ready: true,
 		Group: st.group, Brokers: st.brokers, Topics: st.topics, Rules: st.source,
 		Consumed: r.Consumed, Partitions: []PartitionInfo{}, Actions: []ActionInfo{},
+		DeadLetters: []DeadLetterInfo{},
+	}
+	if src.dead != nil {
+		s.DeadLetters = src.dead()
 	}
 	if err := src.ready(); err != nil {
 		s.Ready, s.NotReady = false, err.Error()

@@ -136,7 +136,8 @@ func (w *Worker) Run(ctx context.Context) error {
 		return fmt.Errorf("create producer: %w", err)
 	}
 	defer large.Close()
-	snk, err := w.newSink(producer, large, tel)
+	dead := &deadLetters{now: time.Now}
+	snk, err := w.newSink(producer, large, tel, dead)
 	if err != nil {
 		return err
 	}
@@ -184,6 +185,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		inHand:     proc.InHand,
 		store:      w.cfg.Rules,
 		readings:   tel.prov.Read,
+		dead:       dead.list,
 		ready: func() error {
 			if stopping.Load() {
 				return errors.New("shutting down")

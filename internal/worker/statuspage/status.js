@@ -137,6 +137,19 @@
       return tr;
     });
 
+    rows($('dead').tBodies[0], s.dead_letters || [], 'no dead letters since the worker started', 5, (d) => {
+      const tr = document.createElement('tr');
+      tr.dataset.action = d.action;
+      tr.dataset.reason = d.reason;
+      tr.dataset.status = d.status || '';
+      cell(tr, new Date(d.time).toLocaleTimeString('en-GB')).title = d.time;
+      cell(tr, d.action || '– (matched no action)', 'id');
+      cell(tr, d.reason, 'bad');
+      cell(tr, d.status ? String(d.status) : '–', 'n');
+      cell(tr, d.error, 'err').title = d.error;
+      return tr;
+    });
+
     const most = Math.max(1, ...s.partitions.map((p) => p.lag || 0));
     rows($('partitions').tBodies[0], s.partitions, 'no partitions assigned', 8, (p) => {
       const tr = document.createElement('tr');
