@@ -7,8 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -26,11 +26,7 @@ func startBroker(t *testing.T, args ...string) (*process, string) {
 // testClient is a franz-go client for a broker, tuned to recover quickly.
 func testClient(t *testing.T, addr string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	cl, err := kgo.NewClient(append([]kgo.Opt{
-		kgo.SeedBrokers(addr),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50 * time.Millisecond),
-	}, opts...)...)
+	cl, err := kgo.NewClient(append(kafkatest.FastOpts(addr), opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

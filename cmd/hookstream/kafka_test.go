@@ -2,21 +2,14 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -80,8 +73,8 @@ func TestKafkaOptsSASL(t *testing.T) {
 }
 
 func TestKafkaOptsTLS(t *testing.T) {
-	dir := t.TempDir()
-	caFile, serverCert := testCA(t, dir)
+	ca := kafkatest.NewCA(t, "hookstream test CA")
+	caFile, serverCert := ca.File(t), ca.Server(t, "127.0.0.1").TLS()
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.TLS(&tls.Config{Certificates: []tls.Certificate{serverCert}}))
 	if err != nil {
 		t.Fatal(err)
@@ -113,47 +106,9 @@ func TestKafkaOptsTLS(t *testing.T) {
 
 	t.Run("missing CA file", func(t *testing.T) {
 		cfg := config.Default()
-		cfg.Kafka.TLS = &config.TLS{CAFile: filepath.Join(dir, "nope.pem")}
+		cfg.Kafka.TLS = &config.TLS{CAFile: filepath.Join(t.TempDir(), "nope.pem")}
 		if _, err := (&cli{lookupEnv: os.LookupEnv}).kafkaOpts(&cfg); err == nil {
 			t.Error("kafkaOpts with a missing CA file succeeded")
 		}
 	})
-}
-
-// testCA writes a CA certificate to dir and returns its path with a server
-// certificate for 127.0.0.1 signed by it.
-func testCA(t *testing.T, dir string) (string, tls.Certificate) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hookstream test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srv, ca, &srvKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return caFile, tls.Certificate{Certificate: [][]byte{srvDER}, PrivateKey: srvKey}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/internal/lag"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -23,17 +24,7 @@ import (
 // from an hour ago and b's from five minutes ago.
 func lagFixture(t *testing.T) (addr, rulesFile string) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, "events"), kfake.SeedTopics(1, "hookstream.retry"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	addr = c.ListenAddrs()[0]
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Close)
+	c := kafkatest.NewCluster(t, kfake.SeedTopics(3, "events"), kfake.SeedTopics(1, "hookstream.retry"))
 	now := time.Now()
 	ev := func(p int32, name string, ago time.Duration) *kgo.Record {
 		return &kgo.Record{Topic: "events", Partition: p, Timestamp: now.Add(-ago),
@@ -52,20 +43,18 @@ func lagFixture(t *testing.T) (addr, rulesFile string) {
 		ev(1, "A", time.Minute), ev(1, "B", time.Minute),
 		parked("a", time.Hour), parked("b", 5*time.Minute), parked("a", 30*time.Minute),
 	}
+	c.Produce(t, recs...)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		t.Fatal(err)
-	}
 	var o kadm.Offsets
 	o.AddOffset("events", 0, 2, -1)
 	o.AddOffset("events", 1, 2, -1)
 	o.AddOffset("hookstream.retry", 0, 0, -1)
-	if _, err := kadm.NewClient(cl).CommitOffsets(ctx, "g", o); err != nil {
+	if _, err := c.Admin.CommitOffsets(ctx, "g", o); err != nil {
 		t.Fatal(err)
 	}
 	rulesFile = filepath.Join(t.TempDir(), "rules.yaml")
-	err = os.WriteFile(rulesFile, []byte(`actions:
+	err := os.WriteFile(rulesFile, []byte(`actions:
 - id: a
   trigger: event == "A"
   url: http://hooks.test/a
@@ -76,7 +65,7 @@ func lagFixture(t *testing.T) (addr, rulesFile string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return addr, rulesFile
+	return c.Addr, rulesFile
 }
 
 // runCLI runs one command line in process and returns its output and exit

@@ -11,10 +11,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hookstream/hookstream/internal/kafkatest"
 )
 
 // binary is the hookstream binary, built once for every test that runs it
@@ -89,25 +90,8 @@ func cleanEnv() []string {
 type process struct {
 	cmd    *exec.Cmd
 	lines  chan string // stdout lines; closed at EOF
-	stderr *lockedBuffer
+	stderr *kafkatest.SyncBuffer
 	done   chan struct{} // closed when the process has exited
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // start runs hookstream in the background; Cleanup kills it if the test did
@@ -120,12 +104,12 @@ func start(t *testing.T, env []string, args ...string) *process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &process{cmd: cmd, lines: make(chan string, 1024), stderr: &lockedBuffer{}, done: make(chan struct{})}
+	p := &process{cmd: cmd, lines: make(chan string, 1024), stderr: &kafkatest.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start hookstream %s: %v", strings.Join(args, " "), err)
 	}
-	var seen lockedBuffer
+	var seen kafkatest.SyncBuffer
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -30,14 +30,9 @@ func inProcess(t *testing.T, env map[string]string, args ...string) result {
 // rulesCluster is an in-process Kafka cluster with nothing on it.
 func rulesCluster(t *testing.T) (addr string, adm *kadm.Client, cl *kgo.Client) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	addr = c.ListenAddrs()[0]
-	cl = testClient(t, addr)
-	return addr, kadm.NewClient(cl), cl
+	c := kafkatest.NewCluster(t)
+	cl = c.NewClient(t)
+	return c.Addr, kadm.NewClient(cl), cl
 }
 
 // topicRecords returns every record of topic, in offset order.

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -48,25 +50,21 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// waitHTTP polls url until it answers want or the deadline passes. The worker
+// waitHTTP polls url until it answers want, and returns the body. The worker
 // is another process: there is no event to await but its answer.
 func waitHTTP(t *testing.T, url string, want int) string {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	var body []byte
+	kafkatest.Eventually(t, fmt.Sprintf("GET %s to answer %d", url, want), func() bool {
 		resp, err := http.Get(url)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == want {
-				return string(body)
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s did not answer %d within %s (last: %v)", url, want, waitTimeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		defer resp.Body.Close()
+		body, _ = io.ReadAll(resp.Body)
+		return resp.StatusCode == want
+	})
+	return string(body)
 }
 
 func TestRunDeliversAndCommits(t *testing.T) {
