@@ -2,89 +2,36 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
-	"time"
 
 	"github.com/hookstream/hookstream/internal/config"
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/hookstream/hookstream/internal/kafkaconn"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// brokerCheckTimeout bounds the connection check at start-up.
-const brokerCheckTimeout = 10 * time.Second
-
-// checkBrokers connects to the brokers once before the worker starts, so
-// that settings that can never work (a wrong password or user, a mechanism
-// the brokers do not offer, a broker certificate the CA file does not vouch
-// for, a client certificate the brokers refuse, TLS on one side only) end
-// the process at once with a message naming the setting, instead of a worker
-// that franz-go keeps retrying in silence. Brokers that cannot be reached at
-// all are only warned about: they may still be starting, and the clients
+// checkBrokers connects to the brokers once before the worker starts
+// (kafkaconn.Check): settings the brokers refuse end the process at once,
+// as bad usage naming the setting; brokers that cannot be reached at all
+// are only warned about, since they may still be starting and the clients
 // keep trying.
-//
-// The message never holds the password; it names the variable it came from.
 func checkBrokers(ctx context.Context, cfg *config.Config, opts []kgo.Opt, log *slog.Logger) error {
-	cl, err := kgo.NewClient(append(opts[:len(opts):len(opts)], kgo.RequestRetries(1))...)
-	if err != nil {
-		return usagef("kafka: %v", err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, brokerCheckTimeout)
-	defer cancel()
-	err = cl.Ping(ctx)
-	if err == nil {
+	err := kafkaconn.Check(ctx, cfg, opts)
+	var refused *kafkaconn.RefusedError
+	switch {
+	case err == nil:
 		return nil
-	}
-	if refused := brokerRefusal(cfg, err); refused != nil {
-		return refused
-	}
-	if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
+	case errors.As(err, &refused):
+		return usageError{err}
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled):
 		return nil // shutting down before we started; run sees it too
 	}
 	log.Warn("kafka brokers not reachable yet, will keep trying", "brokers", cfg.Kafka.Brokers, "error", err)
 	return nil
 }
 
-// brokerRefusal returns a usage error when err says the brokers refused our
-// credentials or our TLS settings, and nil when it may be passing.
-func brokerRefusal(cfg *config.Config, err error) error {
-	var firstEOF *kgo.ErrFirstReadEOF
-	var unknownCA x509.UnknownAuthorityError
-	var badHost x509.HostnameError
-	var badCert x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	var record tls.RecordHeaderError
-	var op *net.OpError
-	s := cfg.Kafka.SASL
-	switch {
-	case s != nil && (errors.Is(err, kerr.SaslAuthenticationFailed) || errors.Is(err, kerr.IllegalSaslState) ||
-		errors.Is(err, kerr.UnsupportedSaslMechanism) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
-		// Brokers that refuse a SASL exchange answer with an error or
-		// simply close the connection; either way the credentials or the
-		// mechanism are wrong.
-		return usagef("kafka.sasl (%s): the brokers refused %s authentication as %q with the password from %s: %v "+
-			"(check kafka.sasl.username, the password and kafka.sasl.mechanism)",
-			cfg.Origin("kafka.sasl.mechanism"), s.Mechanism, s.Username, s.PasswordEnv, err)
-	case errors.As(err, &firstEOF):
-		// franz-go's text says which of TLS or SASL looks missing.
-		return usagef("kafka: %v", err)
-	case errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &badCert), errors.As(err, &verify):
-		return usagef("kafka.tls: the brokers' certificate is not trusted: %v (check kafka.tls.ca_file and kafka.tls.server_name)", err)
-	case errors.As(err, &op) && op.Op == "remote error", errors.As(err, &record):
-		// crypto/tls reports an alert from the brokers (a refused or
-		// missing client certificate) as a "remote error".
-		return usagef("kafka.tls: TLS with the brokers failed: %v (check kafka.tls.cert_file and key_file, and that the listener speaks TLS)", err)
-	}
-	return nil
-}
-
 // checkBrokersOnce is checkBrokers for one-shot commands (rules apply, list,
-// delete; lag): a refusal ends the command with the same message, and
+// delete; lag; dlq): a refusal ends the command with the same message, and
 // brokers that cannot be reached are left to the command's own error.
 func checkBrokersOnce(ctx context.Context, cfg *config.Config, opts []kgo.Opt) error {
 	return checkBrokers(ctx, cfg, opts, slog.New(slog.DiscardHandler))

@@ -12,8 +12,9 @@
 // verify.go (checking a delivery's signatures, as
 // receivers must). config.go turns flags, the config file and HOOKSTREAM_*
 // variables into an internal/config.Config, in that order of precedence;
-// kafka.go turns it into franz-go options (TLS, SASL), which connect.go
-// tries once at start so that refused credentials end the process at once;
+// kafka.go turns it into franz-go options (TLS, SASL) and connect.go tries
+// them once at start, so that refused credentials end the process at once
+// (both through internal/kafkaconn);
 // rulesenv.go is the environment rules may read (not the Kafka password);
 // tracing.go reads the OpenTelemetry variables; log.go makes the logger.
 //

@@ -1,75 +1,18 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"fmt"
-	"os"
-	"strings"
-
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/kafkaconn"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/plain"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
-// kafkaOpts returns the client options every hookstream client shares:
-// seed brokers, TLS and SASL. The SASL password is read from the variable
-// named by password_env, never from the config file. Problems are usage
-// errors naming the key and where it was set.
+// kafkaOpts returns the client options every hookstream client shares
+// (internal/kafkaconn), the SASL password read from the environment.
+// Problems are usage errors naming the key and where it was set.
 func (c *cli) kafkaOpts(cfg *config.Config) ([]kgo.Opt, error) {
-	opts := []kgo.Opt{
-		kgo.SeedBrokers(cfg.Kafka.Brokers...),
-		kgo.ClientID("hookstream"),
-	}
-	if t := cfg.Kafka.TLS; t != nil {
-		tc, err := tlsConfig(cfg, t)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		opts = append(opts, kgo.DialTLSConfig(tc))
-	}
-	if s := cfg.Kafka.SASL; s != nil {
-		pass := c.getenv(s.PasswordEnv)
-		if pass == "" {
-			return nil, usagef("kafka.sasl.password_env (%s): environment variable %s is not set or empty",
-				cfg.Origin("kafka.sasl.password_env"), s.PasswordEnv)
-		}
-		switch strings.ToUpper(s.Mechanism) {
-		case config.MechanismPlain:
-			opts = append(opts, kgo.SASL(plain.Auth{User: s.Username, Pass: pass}.AsMechanism()))
-		case config.MechanismScramSHA256:
-			opts = append(opts, kgo.SASL(scram.Auth{User: s.Username, Pass: pass}.AsSha256Mechanism()))
-		case config.MechanismScramSHA512:
-			opts = append(opts, kgo.SASL(scram.Auth{User: s.Username, Pass: pass}.AsSha512Mechanism()))
-		default: // Validate refuses others; this keeps a new mechanism from passing silently.
-			return nil, usagef("kafka.sasl.mechanism (%s): unsupported %q", cfg.Origin("kafka.sasl.mechanism"), s.Mechanism)
-		}
+	opts, err := kafkaconn.Opts(cfg, c.getenv)
+	if err != nil {
+		return nil, usageError{err}
 	}
 	return opts, nil
-}
-
-// tlsConfig loads the CA bundle and client certificate named in t.
-func tlsConfig(cfg *config.Config, t *config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.ca_file (%s): %w", cfg.Origin("kafka.tls.ca_file"), err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka.tls.ca_file (%s): no PEM certificate in %s", cfg.Origin("kafka.tls.ca_file"), t.CAFile)
-		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.cert_file (%s): load %s and %s: %w",
-				cfg.Origin("kafka.tls.cert_file"), t.CertFile, t.KeyFile, err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }

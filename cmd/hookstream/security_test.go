@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/kafkaconn"
 	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
@@ -114,7 +115,7 @@ func TestKafkaMutualTLSAndSASL(t *testing.T) {
 			if strings.Contains(err.Error(), tt.password) {
 				t.Errorf("the error holds the password: %v", err)
 			}
-			if took > brokerCheckTimeout/2 {
+			if took > kafkaconn.CheckTimeout/2 {
 				t.Errorf("checkBrokers took %v to give up; a refusal should be quick", took)
 			}
 		})
