@@ -82,7 +82,10 @@
 // Isolation (park.go; the retry lane in retrytopic.go): an action whose
 // endpoint has failed for longer than retry.park_after — or that is failing
 // and holds Config.MaxBuffered events, where Send would otherwise block and
-// stall every other action of the caller — parks. Its requests stop at
+// stall every other action of the caller — parks, and so does an action
+// that is behind: its oldest pending event has waited park_after (behind.go:
+// a slow endpoint, one that never answers, a rate limit below the matching
+// rate). Its requests stop at
 // their next wait, and their events, the queued ones and every later one
 // are written to the retry topic in source order, keyed by the action id so
 // that they share one partition, with the source record's value and
