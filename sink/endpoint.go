@@ -59,3 +59,15 @@ func (r *runner) setEndpoint(a *rules.Compiled) {
 // noRedirects keeps a client from following redirects: a redirected POST
 // would become a GET.
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// closeEndpoints closes the idle connections of the actions' own
+// transports once the Sink has stopped.
+func (s *Sink) closeEndpoints() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range s.runners {
+		if ep := r.ep.Load(); ep != nil && ep.client != s.client {
+			ep.client.CloseIdleConnections()
+		}
+	}
+}

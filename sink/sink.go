@@ -319,6 +319,7 @@ func (s *Sink) Close(ctx context.Context) error {
 	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
+	s.closeEndpoints()
 	return err
 }
 
