@@ -61,6 +61,9 @@ func newTokens(r *runner, a *rules.Compiled, client *http.Client) *tokens {
 			r.s.metrics.AuthTokenFetches.Add(context.Background(), 1, r.attrs.token(ok))
 		},
 	}
+	for _, ok := range []bool{true, false} { // the series exist before the first fetch (series.go)
+		r.s.metrics.AuthTokenFetches.Add(context.Background(), 0, r.attrs.token(ok))
+	}
 	t := &tokens{fetch: f, host: host}
 	t.src = oauth2.ReuseTokenSource(nil, f)
 	return t

@@ -143,6 +143,7 @@ func (r *runner) setLimit(p *policy) {
 		r.lim.Store(nil)
 	case !sameLimit(cur, rl):
 		r.lim.Store(newLimiter(rl, r.limitParts(), r.s.currentShare().total))
+		r.s.metrics.RateLimitWait.Add(context.Background(), 0, r.attrs.action) // the series exists before the first wait (series.go)
 	}
 }
 
