@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
@@ -123,30 +124,33 @@ func mustB64(t *testing.T, s string) []byte {
 }
 
 func TestRetryThenSuccessKeepsKey(t *testing.T) {
-	rc := newReceiver(t, func(s seen) answer {
-		if s.n < 2 {
-			return answer{status: http.StatusInternalServerError}
-		}
-		return answer{status: http.StatusNoContent}
-	})
-	s := newSink(t, Config{})
-	d := newDones()
-	a := testAction("retry", func(a *rules.Compiled) { a.Secrets = [][]byte{[]byte("k")} })
-	send(t, s, a, rc.URL, 7, d)
-	first := rc.next(t)
-	for range 2 {
-		again := rc.next(t)
-		for _, h := range []string{"Idempotency-Key", "X-Signature"} {
-			if again.header.Get(h) != first.header.Get(h) {
-				t.Errorf("%s changed on retry: %q then %q", h, first.header.Get(h), again.header.Get(h))
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t)
+		rc := b.receiver(t, func(s seen) answer {
+			if s.n < 2 {
+				return answer{status: http.StatusInternalServerError}
+			}
+			return answer{status: http.StatusNoContent}
+		})
+		s := b.sink(t, Config{})
+		d := newDones()
+		a := testAction("retry", func(a *rules.Compiled) { a.Secrets = [][]byte{[]byte("k")} })
+		send(t, s, a, rc.URL, 7, d)
+		first := rc.next(t)
+		for range 2 {
+			again := rc.next(t)
+			for _, h := range []string{"Idempotency-Key", "X-Signature"} {
+				if again.header.Get(h) != first.header.Get(h) {
+					t.Errorf("%s changed on retry: %q then %q", h, first.header.Get(h), again.header.Get(h))
+				}
+			}
+			if again.body != first.body {
+				t.Errorf("body changed on retry")
 			}
 		}
-		if again.body != first.body {
-			t.Errorf("body changed on retry")
-		}
-	}
-	d.wait(t, 1)
-	rc.none(t, 50*time.Millisecond)
+		d.wait(t, 1)
+		rc.none(t, 50*time.Millisecond)
+	})
 }
 
 func TestIdempotencyKeys(t *testing.T) {

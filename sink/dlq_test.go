@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
@@ -174,33 +175,37 @@ func TestDeadLetterTooLargeForTopic(t *testing.T) {
 	}
 }
 
+// TestDeadLetterWriteIsRetried runs on synctest's clock: the window in which
+// nothing may be done costs no real time.
 func TestDeadLetterWriteIsRetried(t *testing.T) {
-	// No DLQ topic at first: writes fail until it exists.
-	k := kafkatest.NewCluster(t, kfake.SeedTopics(1, "events"))
-	p := k.NewClient(t, kgo.UnknownTopicRetries(1))
-	cl := &cluster{Cluster: k, c: k.Fake, producer: p}
-	logs := &kafkatest.SyncBuffer{}
-	s := newSink(t, Config{Producer: p, Logger: slog.New(slog.NewTextHandler(logs, nil))})
-	d := newDones()
-	_, rec := event(1)
-	s.DeadLetter(context.Background(), rec, deadletter.ReasonMapping, "crm", errors.New("payload: plan"), d.fn("e1"))
-	select {
-	case <-d.ch:
-		t.Fatal("done called before the dead letter was written")
-	case <-time.After(300 * time.Millisecond):
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := kadm.NewClient(p).CreateTopic(ctx, 1, 1, nil, "hookstream.dlq"); err != nil {
-		t.Fatal(err)
-	}
-	d.wait(t, 1)
-	if r, _ := header(cl.read(t, "hookstream.dlq", 1)[0], deadletter.HeaderReason); r != string(deadletter.ReasonMapping) {
-		t.Fatalf("reason %q", r)
-	}
-	if !strings.Contains(logs.String(), "topic write failed, will retry") {
-		t.Fatalf("the write never failed, so its retry was not tested; logs:\n%s", logs)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		// No DLQ topic at first: writes fail until it exists.
+		k := kafkatest.Start(t, kafkatest.Config{Network: kafkatest.NewNetwork(), Broker: []kfake.Opt{kfake.SeedTopics(1, "events")}})
+		p := k.NewClient(t, kgo.UnknownTopicRetries(1))
+		cl := &cluster{Cluster: k, c: k.Fake, producer: p}
+		logs := &kafkatest.SyncBuffer{}
+		s := newSink(t, Config{Producer: p, Logger: slog.New(slog.NewTextHandler(logs, nil))})
+		d := newDones()
+		_, rec := event(1)
+		s.DeadLetter(context.Background(), rec, deadletter.ReasonMapping, "crm", errors.New("payload: plan"), d.fn("e1"))
+		select {
+		case <-d.ch:
+			t.Fatal("done called before the dead letter was written")
+		case <-time.After(300 * time.Millisecond):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := kadm.NewClient(p).CreateTopic(ctx, 1, 1, nil, "hookstream.dlq"); err != nil {
+			t.Fatal(err)
+		}
+		d.wait(t, 1)
+		if r, _ := header(cl.read(t, "hookstream.dlq", 1)[0], deadletter.HeaderReason); r != string(deadletter.ReasonMapping) {
+			t.Fatalf("reason %q", r)
+		}
+		if !strings.Contains(logs.String(), "topic write failed, will retry") {
+			t.Fatalf("the write never failed, so its retry was not tested; logs:\n%s", logs)
+		}
+	})
 }
 
 func TestRefusedEndpointIsRejectedWithoutRequest(t *testing.T) {

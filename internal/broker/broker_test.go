@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -21,12 +22,7 @@ func start(t *testing.T, cfg Config) *Broker {
 
 func client(t *testing.T, b *Broker, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
-	opts = append([]kgo.Opt{
-		kgo.SeedBrokers(b.Addrs()...),
-		kgo.RetryBackoffFn(func(int) time.Duration { return 20 * time.Millisecond }),
-		kgo.MetadataMinAge(50 * time.Millisecond),
-	}, opts...)
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(kafkatest.FastOpts(b.Addrs()...), opts...)...)
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
