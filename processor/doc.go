@@ -6,7 +6,8 @@
 // # Records and the poll loop
 //
 // One goroutine polls. It takes at most as many records as the member's
-// budget (max_buffered_events, counted from fetch until done) has room for,
+// budget (max_buffered_events records and max_buffered_bytes bytes of their
+// values, counted from fetch until done) has room for,
 // and appends each partition's records to that partition's ledger and queue
 // without ever waiting on a partition. Once half the budget is in use, a
 // partition that holds more than its share of it (shares are counted over
@@ -16,9 +17,14 @@
 // When the whole budget is used, the poll loop stops polling until acks
 // free a useful amount of room. It also waits while more than one poll's
 // worth of records are not yet processed: the budget is a bound, and
-// reading further ahead of busy matchers would only fill memory. Every one
-// of these rules is a pure function in flow.go; the ledgers count what is
-// in hand (the budget is their sum) and apply the rules' decisions.
+// reading further ahead of busy matchers would only fill memory. What the
+// client fetches ahead is memory too: fetch sizes follow the byte bound and
+// shrink per partition as partitions grow, and the poll loop polls only
+// while the ledgers leave room for what a poll can bring, so the client's
+// buffer counts against the same bound. A single record larger than the
+// room left is still taken when nothing else is in hand. Every one of these
+// rules is a pure function in flow.go; the ledgers count what is in hand
+// (the budget is their sum) and apply the rules' decisions.
 //
 // Each partition's matcher (matcher.go: one goroutine per partition)
 // decodes a record once, evaluates every enabled trigger on that one

@@ -156,3 +156,28 @@ func TestGate(t *testing.T) {
 		})
 	}
 }
+
+func TestFetchSizes(t *testing.T) {
+	tests := []struct {
+		name           string
+		bytes          int64
+		partitions     int
+		fetch, perPart int32
+	}{
+		{"default bound, 8 partitions", 256 << 20, 8, 8 << 20, 512 << 10},
+		{"default bound, 64 partitions", 256 << 20, 64, 8 << 20, 512 << 10},
+		{"default bound, 256 partitions: shares shrink", 256 << 20, 256, 8 << 20, 256 << 10},
+		{"none assigned yet", 256 << 20, 0, 8 << 20, 512 << 10},
+		{"small bound: at least a batch", 1 << 20, 1, 256 << 10, 512 << 10},
+		{"small bound, many partitions", 1 << 20, 100, 256 << 10, 256 << 10},
+		{"huge bound: capped", 8 << 30, 8, 16 << 20, 512 << 10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fetch, part := fetchSizes(bounds{events: 100_000, bytes: tt.bytes}, tt.partitions)
+			if fetch != tt.fetch || part != tt.perPart {
+				t.Fatalf("fetchSizes(%d bytes, %d partitions) = %d, %d; want %d, %d", tt.bytes, tt.partitions, fetch, part, tt.fetch, tt.perPart)
+			}
+		})
+	}
+}
