@@ -15,8 +15,10 @@
 // so actions without events lately cost no goroutine or timer. Batches
 // never mix URLs, keep arrival order, and are flushed at batch.size
 // events, after batch.wait, or before batch.max_bytes would be exceeded;
-// their body is the events' bytes joined into a JSON array as they are,
-// never re-encoded. A rules reload hands the Sink a new
+// their body is the events' bytes in a JSON array as they are, never
+// re-encoded and never joined into a copy either: each attempt reads it
+// from the events' own bytes (body.go), so a batch retried against a
+// failing endpoint holds its events once. A rules reload hands the Sink a new
 // *rules.Compiled: what was gathered under the old one is flushed first and
 // delivered with the old settings. The goroutine starts at most
 // max_in_flight requests at a time, in order, so with 1 a failing batch
