@@ -49,6 +49,11 @@ func (f *fakeWorker) pending() map[string]time.Time {
 	return f.oldest
 }
 
+// held is what the worker holds against its bounds: fixed.
+func (f *fakeWorker) held() processor.InHand {
+	return processor.InHand{Events: 30, MaxEvents: 100_000, Bytes: 12_345, MaxBytes: 256 << 20, PeakBytes: 23_456}
+}
+
 func (f *fakeWorker) set(parts []processor.PartitionStatus, breakers map[string]int, oldest map[string]time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -80,7 +85,7 @@ func testStatus(t *testing.T, f *fakeWorker, now time.Time) (*status, *telemetry
 	store := &rules.Store{}
 	store.Swap(set)
 	src := sources{
-		partitions: f.partitions, breakers: f.states, oldest: f.pending, store: store,
+		partitions: f.partitions, breakers: f.states, oldest: f.pending, inHand: f.held, store: store,
 		readings: prov.Read, ready: func() error { return nil }, now: func() time.Time { return now },
 	}
 	unregister, err := registerGauges(prov.Meter("hookstream"), src, m, []string{"events"})
@@ -144,6 +149,9 @@ hookstream_rules_active 1
 hookstream_rules_active 1
 `,
 		},
+	}
+	if got, want := scrape(t, reg, "hookstream_buffered_bytes"), "hookstream_buffered_bytes 12345\n"; got != want {
+		t.Errorf("bytes in hand gauge %q, want %q", got, want)
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -254,6 +262,9 @@ func TestStatusPage(t *testing.T) {
 		}
 		if len(snap.Actions) != 2 || snap.Actions[0].ID != "pages" || snap.Actions[0].Enabled {
 			t.Fatalf("actions %+v, want pages (disabled) and signups", snap.Actions)
+		}
+		if h := snap.InHand; h != (InHandInfo{Events: 30, MaxEvents: 100_000, Bytes: 12_345, MaxBytes: 256 << 20, PeakBytes: 23_456}) {
+			t.Errorf("in hand %+v, want the processor's", h)
 		}
 		a := snap.Actions[1]
 		if a.Delivered != 5 || a.Circuit != 2 || a.OldestPending < 3 || a.URL != "https://crm.example/hooks/{{ userId }}" ||
