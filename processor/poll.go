@@ -47,12 +47,6 @@ func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
 	p.mu.Lock()
 	part := p.parts[topicPartition{fp.Topic, fp.Partition}]
-	sources := 0
-	for tp := range p.parts {
-		if tp.topic != p.cfg.RetryTopic {
-			sources++
-		}
-	}
 	p.mu.Unlock()
 	if part == nil {
 		return // no longer ours; its next owner reads it from the committed offset
@@ -61,7 +55,7 @@ func (p *Processor) handOff(fp kgo.FetchTopicPartition) {
 	if len(fp.Records) == 0 {
 		return
 	}
-	lim := partitionLimits(p.bounds, p.minPoll, sources, p.budget.usage())
+	lim := partitionLimits(p.bounds, p.minPoll, int(p.sources.Load()), p.budget.usage())
 	if part.enqueue(fp.Records, lim) {
 		p.metrics.EventsConsumed.Add(context.Background(), int64(len(fp.Records)), part.topicOpt)
 	}

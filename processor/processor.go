@@ -22,7 +22,8 @@ type Processor struct {
 	cfg     Config
 	log     *slog.Logger
 	metrics *telemetry.Metrics
-	bounds  bounds // what the member may hold
+	bounds  bounds       // what the member may hold
+	sources atomic.Int64 // source partitions owned, as of the last change
 	budget  *budget
 	maxPoll int // the most records taken in one poll
 	minPoll int // the smallest room worth polling for
@@ -169,11 +170,18 @@ func (p *Processor) clientOpts() []kgo.Opt {
 // fetchMaxWait is how long the broker may hold a fetch for new records.
 const fetchMaxWait = 500 * time.Millisecond
 
-// resizeFetches sets the fetch sizes for the partitions owned now.
-func (p *Processor) resizeFetches(cl *kgo.Client) {
+// partitionsChanged counts the partitions owned now, for the shares of
+// partitionLimits, and sets the fetch sizes for them.
+func (p *Processor) partitionsChanged(cl *kgo.Client) {
 	p.mu.Lock()
-	n := len(p.parts)
+	n, sources := len(p.parts), 0
+	for tp := range p.parts {
+		if tp.topic != p.cfg.RetryTopic {
+			sources++
+		}
+	}
 	p.mu.Unlock()
+	p.sources.Store(int64(sources))
 	cl.UpdateFetchMaxBytes(fetchSizes(p.bounds, n))
 }
 

@@ -30,7 +30,7 @@ func (p *Processor) assigned(_ context.Context, cl *kgo.Client, assigned map[str
 	// partition starts paused with nobody left to resume it.
 	cl.ResumeFetchPartitions(assigned)
 	p.assignmentChanged()
-	p.resizeFetches(cl)
+	p.partitionsChanged(cl)
 	p.log.Info("partitions assigned", "group", p.cfg.Group, "partitions", assigned)
 }
 
@@ -41,7 +41,7 @@ func (p *Processor) revoked(ctx context.Context, cl *kgo.Client, revoked map[str
 	if n := p.release(revoked, "revoked", true); n > 0 {
 		p.assignmentChanged()
 		p.log.Info("partitions revoked", "group", p.cfg.Group, "partitions", revoked)
-		p.resizeFetches(cl)
+		p.partitionsChanged(cl)
 	}
 	if err := cl.CommitMarkedOffsets(ctx); err != nil {
 		p.log.Error("commit on revoke", "group", p.cfg.Group, "err", err)
@@ -53,7 +53,7 @@ func (p *Processor) revoked(ctx context.Context, cl *kgo.Client, revoked map[str
 func (p *Processor) lost(_ context.Context, cl *kgo.Client, lost map[string][]int32) {
 	p.release(lost, "lost", false)
 	p.assignmentChanged()
-	p.resizeFetches(cl)
+	p.partitionsChanged(cl)
 	p.log.Warn("partitions lost", "group", p.cfg.Group, "partitions", lost)
 }
 
