@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
@@ -35,10 +37,15 @@ type tokenServer struct {
 }
 
 func newTokenServer(t *testing.T, expiresIn int64) *tokenServer {
+	return newTokenServerOn(t, nil, expiresIn)
+}
+
+// newTokenServerOn starts the token server on network n (nil: the real one).
+func newTokenServerOn(t *testing.T, n *kafkatest.Network, expiresIn int64) *tokenServer {
 	t.Helper()
 	ts := &tokenServer{}
 	ts.expiresIn.Store(expiresIn)
-	ts.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ts.down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
@@ -61,7 +68,12 @@ func newTokenServer(t *testing.T, expiresIn int64) *tokenServer {
 			"token_type":   "Bearer",
 			"expires_in":   ts.expiresIn.Load(),
 		})
-	}))
+	})
+	if n != nil {
+		ts.Server = n.HTTPServer(t, h)
+		return ts
+	}
+	ts.Server = httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return ts
 }
@@ -120,6 +132,33 @@ func TestOAuth2TokenCacheAndExpiry(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOAuth2TokenRefreshedBeforeItExpires: a token that lives 12s serves
+// for 2s (x/oauth2 takes ten seconds off), then the next request fetches
+// a fresh one. In a bubble, so x/oauth2's clock is the bubble's.
+func TestOAuth2TokenRefreshedBeforeItExpires(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		b := newBubble(t)
+		ts := newTokenServerOn(t, b.net, 12)
+		rc := b.receiver(t, nil)
+		s := b.sink(t, Config{})
+		a := oauthAction("crm", ts.URL+"/token", nil)
+		d := newDones()
+		for i, wait := range []time.Duration{0, 1500 * time.Millisecond, time.Second} {
+			time.Sleep(wait)
+			send(t, s, a, rc.URL, i, d)
+			d.wait(t, 1)
+		}
+		var got []string
+		for range 3 {
+			got = append(got, rc.next(t).header.Get("Authorization"))
+		}
+		want := []string{"Bearer tok-1", "Bearer tok-1", "Bearer tok-2"} // at 0s, 1.5s and 2.5s
+		if !slices.Equal(got, want) || ts.issued.Load() != 2 {
+			t.Errorf("tokens sent %q after %d fetches, want %q after 2", got, ts.issued.Load(), want)
+		}
+	})
 }
 
 // TestOAuth2RefusedTokenIsRefreshedOnce: a 401 fetches a fresh token and
