@@ -48,11 +48,10 @@ func (c *cli) rulesList(ctx context.Context, args []string) error {
 	if *output != "text" && *output != "json" {
 		return usagef("rules list: --output %q: want text or json", *output)
 	}
-	cfg, cl, opts, err := c.topicClient(fs, cf)
+	cfg, opts, err := c.topicOpts(fs, cf)
 	if err != nil {
 		return err
 	}
-	cl.Close() // Read makes its own consuming client
 	name := cfg.Kafka.RulesTopic
 	ctx, cancel := context.WithTimeout(ctx, rulesTopicTimeout)
 	defer cancel()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,7 +14,6 @@ import (
 	"github.com/hookstream/hookstream/internal/config"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/hookstream/hookstream/rules/topic"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -36,25 +34,21 @@ func addTopicFlags(fs *flag.FlagSet) *configFlags {
 	return cf
 }
 
-// topicClient loads the configuration and returns a client for the rules
-// topic and the options it was made with.
-func (c *cli) topicClient(fs *flag.FlagSet, cf *configFlags) (*config.Config, *kgo.Client, []kgo.Opt, error) {
+// topicOpts loads the configuration and returns it with the client
+// options for the rules topic, once the brokers took them.
+func (c *cli) topicOpts(fs *flag.FlagSet, cf *configFlags) (*config.Config, []kgo.Opt, error) {
 	cfg, err := c.loadConfig(fs, cf)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	opts, err := c.kafkaOpts(&cfg)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
 	if err := checkBrokersOnce(context.Background(), &cfg, opts); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("kafka client: %w", err)
-	}
-	return &cfg, cl, opts, nil
+	return &cfg, opts, nil
 }
 
 // rulesApply publishes a rules file to the rules topic: every action is
@@ -77,37 +71,22 @@ func (c *cli) rulesApply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, cl, opts, err := c.topicClient(fs, cf)
+	cfg, opts, err := c.topicOpts(fs, cf)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
 	name := cfg.Kafka.RulesTopic
 	ctx, cancel := context.WithTimeout(ctx, rulesTopicTimeout)
 	defer cancel()
-
-	created, err := topic.Ensure(ctx, kadm.NewClient(cl), name)
+	plan, err := topic.Apply(ctx, opts, name, actions, *prune, *dryRun)
 	if errors.As(err, new(*topic.NotCompactedError)) {
 		return usageError{err}
 	}
 	if err != nil {
 		return fmt.Errorf("rules apply: brokers %s: %w", strings.Join(cfg.Kafka.Brokers, ","), err)
 	}
-	if created {
+	if plan.Created {
 		fmt.Fprintf(c.stdout, "created the rules topic %s (cleanup.policy=compact)\n", name)
-	}
-	current, err := topic.Read(ctx, opts, name)
-	if err != nil {
-		return fmt.Errorf("rules apply: %w", err)
-	}
-	plan, err := topic.Diff(name, current, actions, *prune)
-	if err != nil {
-		return fmt.Errorf("rules apply: %w", err)
-	}
-	if !*dryRun && len(plan.Records) > 0 {
-		if err := cl.ProduceSync(ctx, plan.Records...).FirstErr(); err != nil {
-			return fmt.Errorf("rules apply: publish %d records to %s: %w", len(plan.Records), name, err)
-		}
 	}
 	fmt.Fprintf(c.stdout, "%s -> %s: %d added, %d changed, %d unchanged, %d removed\n", *file, name,
 		len(plan.Added), len(plan.Changed), len(plan.Unchanged), len(plan.Removed))
@@ -197,24 +176,17 @@ func (c *cli) rulesDelete(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, fs.Args()[1:], 0); err != nil {
 		return err
 	}
-	cfg, cl, opts, err := c.topicClient(fs, cf)
+	cfg, opts, err := c.topicOpts(fs, cf)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
 	name := cfg.Kafka.RulesTopic
 	ctx, cancel := context.WithTimeout(ctx, rulesTopicTimeout)
 	defer cancel()
-	current, err := topic.Read(ctx, opts, name)
-	if err != nil {
+	if err := topic.Delete(ctx, opts, name, id); errors.As(err, new(*topic.NoActionError)) {
+		return fmt.Errorf("rules delete: %w", err)
+	} else if err != nil {
 		return fmt.Errorf("rules delete %s: %w", id, err)
-	}
-	if _, ok := current[id]; !ok {
-		return fmt.Errorf("rules delete: no action %q on %s (it has %d: %s)", id, name, len(current),
-			strings.Join(slices.Sorted(maps.Keys(current)), ", "))
-	}
-	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: name, Key: []byte(id)}).FirstErr(); err != nil {
-		return fmt.Errorf("rules delete %s: publish the tombstone to %s: %w", id, name, err)
 	}
 	fmt.Fprintf(c.stdout, "deleted %s from %s\n", id, name)
 	return nil

@@ -11,7 +11,6 @@ import (
 	"github.com/hookstream/hookstream/internal/telemetry"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/hookstream/hookstream/rules/topic"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -22,15 +21,10 @@ const rulesTopicTimeout = 30 * time.Second
 // logs it). A topic that exists but is not compacted is a
 // *topic.NotCompactedError: the worker must not start on it.
 func EnsureRulesTopic(ctx context.Context, s *config.Config, opts []kgo.Opt, log *slog.Logger) error {
-	cl, err := kgo.NewClient(opts...)
-	if err != nil {
-		return fmt.Errorf("kafka client: %w", err)
-	}
-	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, rulesTopicTimeout)
 	defer cancel()
 	name := s.Kafka.RulesTopic
-	created, err := topic.Ensure(ctx, kadm.NewClient(cl), name)
+	created, err := topic.EnsureWith(ctx, opts, name)
 	if errors.As(err, new(*topic.NotCompactedError)) {
 		return err // says it all; the caller names the setting
 	}

@@ -43,6 +43,8 @@
 // latest value of every key), Diff compares them with a rules file and
 // returns the records that make the topic match it, and Canonical is the one
 // JSON form written, so that an unchanged action is not written again.
+// Apply and Delete (publish.go) do all of it for `hookstream rules apply`
+// and `rules delete`, waiting for the brokers' acknowledgement.
 // "${env:NAME}" references stay as written: a secret is never on the topic,
 // only the name of the variable each worker reads it from.
 package topic
