@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -164,15 +163,21 @@ func startWorker(t *testing.T, c *kafkatest.Cluster, group, rulesYAML string, en
 // startWorkerOf is startWorker with another build of hookstream.
 func startWorkerOf(t *testing.T, bin string, c *kafkatest.Cluster, group, rulesYAML string, env []string, args ...string) *worker {
 	t.Helper()
-	dir := t.TempDir()
-	rules := filepath.Join(dir, "rules.yaml")
+	rules := filepath.Join(t.TempDir(), "rules.yaml")
 	if err := os.WriteFile(rules, []byte(rulesYAML), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	all := append([]string{"run", "--brokers", c.Addr, "--topic", "events", "--group", group,
-		"--rules", rules, "--http", addr}, args...)
-	cmd := exec.Command(bin, all...)
+	return launch(t, bin, c, group, env, append([]string{"--rules", rules}, args...)...)
+}
+
+// launch runs `bin run` on c's events topic in group, serving HTTP on a free
+// address, with extra arguments. The process is killed when the test ends,
+// and its output shown if the test failed.
+func launch(t *testing.T, bin string, c *kafkatest.Cluster, group string, env []string, args ...string) *worker {
+	t.Helper()
+	addr := kafkatest.FreeAddr(t)
+	cmd := exec.Command(bin, append([]string{"run", "--brokers", c.Addr, "--topic", "events", "--group", group,
+		"--http", addr}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	out := &kafkatest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -187,7 +192,7 @@ func startWorkerOf(t *testing.T, bin string, c *kafkatest.Cluster, group, rulesY
 			<-w.done
 		}
 		if t.Failed() {
-			t.Logf("worker output:\n%s", out.String())
+			t.Logf("worker %s output:\n%s", addr, out.String())
 		}
 	})
 	return w
@@ -205,16 +210,6 @@ func (w *worker) stop(t *testing.T, sig syscall.Signal) int {
 		t.Fatalf("worker did not exit after %v", sig)
 	}
 	return w.cmd.ProcessState.ExitCode()
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // metric returns the value of one exact series on the worker's /metrics, or -1.

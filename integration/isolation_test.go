@@ -12,10 +12,7 @@ import (
 	"time"
 
 	"github.com/hookstream/hookstream/internal/kafkatest"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // isolationRules: A and B each take half of the events; A parks one second
@@ -200,35 +197,6 @@ func (w *worker) counter(name, label string) float64 {
 	return sum
 }
 
-// refuseProduce answers every Produce request with a non-retryable error
-// while refusing holds, and reports each refusal on refused.
-func refuseProduce(fake *kfake.Cluster, refusing *atomic.Bool, refused chan<- struct{}) {
-	fake.ControlKey(kmsg.Produce.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		fake.KeepControl()
-		if !refusing.Load() {
-			return nil, nil, false
-		}
-		pr := req.(*kmsg.ProduceRequest)
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range pr.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		select {
-		case refused <- struct{}{}:
-		default:
-		}
-		return resp, nil, true
-	})
-}
-
 // TestFailedTopicWriteCommitsNothingPastIt: while the dead-letter or retry
 // topic refuses writes, the records that need them stay undone, so every
 // partition stays committed just before the first of them; once writes go
@@ -269,7 +237,7 @@ func TestFailedTopicWriteCommitsNothingPastIt(t *testing.T) {
 			var refusing atomic.Bool
 			refusing.Store(true)
 			refused := make(chan struct{}, 1)
-			refuseProduce(c.Fake, &refusing, refused)
+			c.RefuseProduce(&refusing, refused)
 			rv := startReceiver(t, answerAll(tc.status))
 			startWorker(t, c, "g-refused", rulesFor(tc.rules, rv.URL), nil, "--config", writeConfig(t, "commit_interval: 100ms\n"))
 

@@ -23,26 +23,8 @@ import (
 // from the rules topic.
 func startTopicWorker(t *testing.T, c *kafkatest.Cluster, group string, args ...string) (*worker, *kafkatest.SyncBuffer) {
 	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(binary, append([]string{"run", "--brokers", c.Addr, "--topic", "events", "--group", group,
-		"--http", addr, "--commit-interval", "100ms"}, args...)...)
-	logs := &kafkatest.SyncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w := &worker{cmd: cmd, out: logs, done: make(chan error, 1), http: addr}
-	go func() { w.done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			<-w.done
-		}
-		if t.Failed() {
-			t.Logf("worker %s output:\n%s", addr, logs.String())
-		}
-	})
-	return w, logs
+	w := launch(t, binary, c, group, nil, append([]string{"--commit-interval", "100ms"}, args...)...)
+	return w, w.out
 }
 
 // hookstreamCmd runs a hookstream command to completion and fails the test

@@ -16,10 +16,8 @@ import (
 	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 const retryTopic = "hookstream.retry"
@@ -242,39 +240,13 @@ func TestSlowButHealthyActionDoesNotPark(t *testing.T) {
 	})
 }
 
-// failProduce makes every produce fail with a non-retryable error while
-// failing holds. (Recent produce requests name topics by id, so this does not
-// pick one topic: a test using it writes to one topic only.)
-func failProduce(c *kfake.Cluster, failing *atomic.Bool) {
-	c.ControlKey(kmsg.Produce.Int16(), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		pr := req.(*kmsg.ProduceRequest)
-		if !failing.Load() {
-			return nil, nil, false
-		}
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range pr.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic, st.TopicID = rt.Topic, rt.TopicID
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerr.TopicAuthorizationFailed.Code
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		return resp, nil, true
-	})
-}
-
 func TestFailedParkWriteLeavesTheEventUndone(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := newBubble(t, kfake.SeedTopics(1, retryTopic))
 		cl := b.cl
 		var failing atomic.Bool
 		failing.Store(true)
-		failProduce(cl.c, &failing)
+		cl.RefuseProduce(&failing, nil)
 		rc := b.receiver(t, func(seen) answer { return answer{status: http.StatusServiceUnavailable} })
 		logs := &kafkatest.SyncBuffer{}
 		s := b.sink(t, Config{Group: "g-fail", Logger: slog.New(slog.NewTextHandler(logs, nil))})

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -40,16 +39,6 @@ func startReceiver(t *testing.T) (*httptest.Server, <-chan received) {
 	return srv, ch
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // waitHTTP polls url until it answers want, and returns the body. The worker
 // is another process: there is no event to await but its answer.
 func waitHTTP(t *testing.T, url string, want int) string {
@@ -76,7 +65,7 @@ func TestRunDeliversAndCommits(t *testing.T) {
   url: `+rv.URL+`/signups/{{ userId }}
   secret_env: TEST_SECRET
 `)
-	httpAddr := freeAddr(t)
+	httpAddr := kafkatest.FreeAddr(t)
 	w := start(t, []string{"TEST_SECRET=shh"}, "run", "--brokers", brokerAddr, "--topic", "events",
 		"--group", "g-run", "--rules", rules, "--http", httpAddr, "--commit-interval", "100ms")
 

@@ -126,7 +126,7 @@ func TestKafkaMutualTLSAndSASL(t *testing.T) {
 // yet are only warned about: the worker starts and keeps trying.
 func TestCheckBrokersWaitsForUnreachable(t *testing.T) {
 	cfg := config.Default()
-	cfg.Kafka.Brokers = []string{freeAddr(t)}
+	cfg.Kafka.Brokers = []string{kafkatest.FreeAddr(t)}
 	opts, err := (&cli{lookupEnv: func(string) (string, bool) { return "", false }}).kafkaOpts(&cfg)
 	if err != nil {
 		t.Fatal(err)

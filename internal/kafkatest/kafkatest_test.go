@@ -3,6 +3,7 @@ package kafkatest
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,10 +12,12 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -190,4 +193,26 @@ func TestNetworkRunsUnderSynctest(t *testing.T) {
 			t.Fatalf("slept %s on the fake clock, want an hour", d)
 		}
 	})
+}
+
+func TestRefuseProduce(t *testing.T) {
+	c := NewCluster(t, kfake.SeedTopics(1, "events"))
+	var refusing atomic.Bool
+	refusing.Store(true)
+	refused := make(chan struct{}, 1)
+	c.RefuseProduce(&refusing, refused)
+	err := c.Client.ProduceSync(t.Context(), &kgo.Record{Topic: "events", Value: []byte("x")}).FirstErr()
+	if !errors.Is(err, kerr.TopicAuthorizationFailed) {
+		t.Fatalf("produce while refusing: %v, want TOPIC_AUTHORIZATION_FAILED", err)
+	}
+	select {
+	case <-refused:
+	default:
+		t.Fatal("the refusal was not reported")
+	}
+	refusing.Store(false)
+	c.Produce(t, &kgo.Record{Topic: "events", Value: []byte("y")})
+	if got := c.Read(t, "events", 1); string(got[0].Value) != "y" {
+		t.Fatalf("read %q after refusing stopped, want y", got[0].Value)
+	}
 }
