@@ -25,21 +25,23 @@ const (
 // alerts depend on. Counters are written with their _total suffix, as the
 // SPEC writes them. Change this only together with the SPEC.
 var specMetrics = map[string]kind{
-	"hookstream_consumer_lag":               gauge,
-	"hookstream_events_consumed_total":      counter,
-	"hookstream_events_matched_total":       counter,
-	"hookstream_events_delivered_total":     counter,
-	"hookstream_events_dead_lettered_total": counter,
-	"hookstream_deliveries_total":           counter,
-	"hookstream_delivery_duration_seconds":  histogram,
-	"hookstream_batch_size":                 histogram,
-	"hookstream_event_latency_seconds":      histogram,
-	"hookstream_oldest_undelivered_seconds": gauge,
-	"hookstream_events_parked_total":        counter,
-	"hookstream_circuit_state":              gauge,
-	"hookstream_rules_active":               gauge,
-	"hookstream_rules_rejected_total":       counter,
-	"hookstream_buffered_bytes":             gauge,
+	"hookstream_consumer_lag":                  gauge,
+	"hookstream_events_consumed_total":         counter,
+	"hookstream_events_matched_total":          counter,
+	"hookstream_events_delivered_total":        counter,
+	"hookstream_events_dead_lettered_total":    counter,
+	"hookstream_deliveries_total":              counter,
+	"hookstream_delivery_duration_seconds":     histogram,
+	"hookstream_batch_size":                    histogram,
+	"hookstream_event_latency_seconds":         histogram,
+	"hookstream_oldest_undelivered_seconds":    gauge,
+	"hookstream_events_parked_total":           counter,
+	"hookstream_circuit_state":                 gauge,
+	"hookstream_rules_active":                  gauge,
+	"hookstream_rules_rejected_total":          counter,
+	"hookstream_buffered_bytes":                gauge,
+	"hookstream_rate_limit_wait_seconds_total": counter,
+	"hookstream_auth_token_fetches_total":      counter,
 }
 
 // prometheusMetrics are series Prometheus writes itself for every target;
