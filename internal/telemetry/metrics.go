@@ -27,6 +27,23 @@ const (
 	NameEventLatency       = "hookstream_event_latency_seconds"
 )
 
+// Bucket boundaries of the three per-action histograms. Every bucket is a
+// series for every action that delivered (10,000 actions are 10,000 times
+// each list plus three), so each list holds only the bounds a panel or a
+// quantile needs for what it measures; histogram_quantile interpolates
+// between them.
+var (
+	// durationBounds: one delivery request, 5 ms to the 30 s an endpoint
+	// may take at most (timeout, default 10 s).
+	durationBounds = []float64{0.005, 0.025, 0.1, 0.25, 0.5, 1, 5, 30}
+	// batchSizeBounds: events per request, 1 to batch.size's 1000.
+	batchSizeBounds = []float64{1, 10, 50, 100, 500, 1000}
+	// latencyBounds: record timestamp to delivered, 50 ms to an hour
+	// (retry.max_duration's default); batch.wait (default 1 s) puts most
+	// of a batched action's events between 0.25 s and 2.5 s.
+	latencyBounds = []float64{0.05, 0.25, 1, 2.5, 10, 60, 300, 3600}
+)
+
 // Metrics holds every instrument named in the product contract. The names are
 // exactly the Prometheus names users' dashboards query.
 type Metrics struct {
@@ -73,15 +90,15 @@ func New(meter metric.Meter) (*Metrics, error) {
 	errs = append(errs, err)
 	m.DeliveryDuration, err = meter.Float64Histogram(NameDeliveryDuration,
 		metric.WithDescription("Time of one delivery request."),
-		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+		metric.WithExplicitBucketBoundaries(durationBounds...))
 	errs = append(errs, err)
 	m.BatchSize, err = meter.Int64Histogram(NameBatchSize,
 		metric.WithDescription("Events per delivery request."),
-		metric.WithExplicitBucketBoundaries(1, 10, 50, 100, 250, 500, 750, 1000))
+		metric.WithExplicitBucketBoundaries(batchSizeBounds...))
 	errs = append(errs, err)
 	m.EventLatency, err = meter.Float64Histogram(NameEventLatency,
 		metric.WithDescription("From the record's timestamp to its delivery."),
-		metric.WithExplicitBucketBoundaries(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600))
+		metric.WithExplicitBucketBoundaries(latencyBounds...))
 	errs = append(errs, err)
 	return m, errors.Join(errs...)
 }
