@@ -256,7 +256,7 @@ func (s *Sink) runner(id string) (*runner, error) {
 	if r == nil {
 		r = newRunner(s, id)
 		s.runners[id] = r
-		s.startSeries(id, r.attrs)
+		s.startSeries(r.attrs)
 		s.wg.Go(func() { r.run(s.ctx) })
 	}
 	r.users.Add(1)
