@@ -2,17 +2,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"regexp"
-	"strconv"
-	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/hookstream/hookstream/internal/config"
@@ -119,16 +113,22 @@ func (c *cli) dlqConnect(ctx context.Context, fs *flag.FlagSet, cf *configFlags)
 	return &cfg, opts, nil
 }
 
-// dlqRead reads the selected dead letters, naming the topic in errors.
-func dlqRead(ctx context.Context, opts []kgo.Opt, topic string, f dlq.Filter, keep bool) ([]dlq.Letter, error) {
-	letters, err := dlq.Read(ctx, opts, topic, f, keep)
+// dlqRead calls each with the selected dead letters, their errors masked,
+// as they are read; a missing topic has none.
+func dlqRead(ctx context.Context, opts []kgo.Opt, topic string, f dlq.Filter, keep bool, each func(dlq.Letter) error) error {
+	masker := errorMasker{}
+	err := dlq.Read(ctx, opts, topic, f, keep, func(l dlq.Letter) error {
+		l.Error = masker.mask(l.Error)
+		return each(l)
+	})
 	if errors.Is(err, dlq.ErrNoTopic) {
-		return nil, nil
+		return nil
 	}
-	return letters, err
+	return err
 }
 
-// dlqList is `hookstream dlq list`.
+// dlqList is `hookstream dlq list`. It prints the dead letters as they are
+// read, holding a bounded number of them however many there are.
 func (c *cli) dlqList(ctx context.Context, args []string) error {
 	fs := c.newFlagSet("dlq list", "dlq list [--action ID]... [--reason R]... [--since TIME] [--until TIME] [--output text|json] [--brokers HOST:PORT]... [--dlq-topic NAME] [--config FILE]")
 	df := addDLQFlags(fs)
@@ -144,96 +144,30 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	letters, err := dlqRead(ctx, opts, cfg.Kafka.DLQTopic, filter, false)
-	if err != nil {
-		return fmt.Errorf("dlq list: %w", err)
-	}
-	maskErrors(letters)
 	out := bufio.NewWriterSize(c.stdout, 1<<16)
 	if df.output == "json" {
-		if err := writeJSONLines(out, letters); err != nil {
+		arr := newJSONArray(out)
+		if err := dlqRead(ctx, opts, cfg.Kafka.DLQTopic, filter, false, func(l dlq.Letter) error { return arr.add(&l) }); err != nil {
+			return fmt.Errorf("dlq list: %w", err)
+		}
+		if err := arr.end("\n"); err != nil {
 			return err
 		}
 		return out.Flush()
 	}
-	if len(letters) == 0 {
+	table := newLetterTable(out, "")
+	if err := dlqRead(ctx, opts, cfg.Kafka.DLQTopic, filter, false, func(l dlq.Letter) error { return table.add(&l, "") }); err != nil {
+		return fmt.Errorf("dlq list: %w", err)
+	}
+	if table.rows == 0 {
 		fmt.Fprintf(out, "no dead letters on %s match\n", cfg.Kafka.DLQTopic)
 		return out.Flush()
 	}
-	tw := letterTable(out, "")
-	for _, l := range letters {
-		letterRow(tw, &l, "")
-	}
-	if err := tw.Flush(); err != nil {
+	if err := table.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%d dead letters on %s\n", len(letters), cfg.Kafka.DLQTopic)
+	fmt.Fprintf(out, "%d dead letters on %s\n", table.rows, cfg.Kafka.DLQTopic)
 	return out.Flush()
-}
-
-// writeJSONLines writes items as one JSON array, an item per line: a
-// listing of a million dead letters is written as it is encoded, never held
-// as one document.
-func writeJSONLines[T any](w io.Writer, items []T) error {
-	if len(items) == 0 {
-		_, err := io.WriteString(w, "[]\n")
-		return err
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	for i := range items {
-		buf.Reset()
-		sep := ",\n  "
-		if i == 0 {
-			sep = "[\n  "
-		}
-		buf.WriteString(sep)
-		if err := enc.Encode(&items[i]); err != nil {
-			return err
-		}
-		buf.Truncate(buf.Len() - 1) // Encode's newline
-		if _, err := w.Write(buf.Bytes()); err != nil {
-			return err
-		}
-	}
-	_, err := io.WriteString(w, "\n]\n")
-	return err
-}
-
-// listTime is how the table shows a dead letter's time: RFC 3339 in UTC,
-// to the millisecond Kafka keeps.
-const listTime = "2006-01-02T15:04:05.000Z07:00"
-
-// letterTable starts a table of dead letters; extra names a column before
-// the error, which comes last as the longest.
-func letterTable(w io.Writer, extra string) *tabwriter.Writer {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	head := "TIME\tACTION\tREASON\tSTATUS\tSOURCE\tMESSAGE ID\t"
-	if extra != "" {
-		head += extra + "\t"
-	}
-	fmt.Fprintln(tw, head+"ERROR")
-	return tw
-}
-
-func letterRow(tw io.Writer, l *dlq.Letter, extra string) {
-	status := "-"
-	if l.Status != 0 {
-		status = strconv.Itoa(l.Status)
-	}
-	cols := []string{
-		l.Time.UTC().Format(listTime),
-		cmpOr(l.Action, "-"),
-		string(l.Reason),
-		status,
-		fmt.Sprintf("%s/%d@%d", l.SourceTopic, l.SourcePartition, l.SourceOffset),
-		cmpOr(l.MessageID, "-"),
-	}
-	if extra != "" {
-		cols = append(cols, extra)
-	}
-	fmt.Fprintln(tw, strings.Join(append(cols, oneLine(l.Error)), "\t"))
 }
 
 // urlInText is a URL inside an error message.
@@ -244,24 +178,3 @@ var urlInText = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
 // an action's URL. hookstream writes its errors without them; a message
 // from elsewhere might not be.
 func maskErrorText(s string) string { return urlInText.ReplaceAllStringFunc(s, maskURL) }
-
-// maskErrors masks the errors of letters, each distinct text once.
-func maskErrors(letters []dlq.Letter) {
-	masked := map[string]string{}
-	for i := range letters {
-		e := letters[i].Error
-		m, ok := masked[e]
-		if !ok {
-			m = maskErrorText(e)
-			masked[e] = m
-		}
-		letters[i].Error = m
-	}
-}
-
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}

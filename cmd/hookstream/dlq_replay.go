@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -36,44 +37,67 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	letters, err := dlqRead(ctx, opts, cfg.Kafka.DLQTopic, filter, true)
-	if err != nil {
-		return fmt.Errorf("dlq replay: %w", err)
-	}
-	plan := dlq.Plan(letters, actions)
+	sum := dlq.Summary{Skipped: map[dlq.Skip]int{}}
+	var rp *dlq.Replayer
 	if !*dryRun {
-		if err := dlq.Replay(ctx, opts, cfg.Kafka.RetryTopic, plan); err != nil {
-			return fmt.Errorf("dlq replay: %w", err)
-		}
+		rp = dlq.NewReplayer(opts, cfg.Kafka.RetryTopic)
+		defer rp.Close(context.WithoutCancel(ctx))
 	}
-	sum := dlq.Summarize(plan, !*dryRun)
-	for i := range plan {
-		plan[i].Error = maskErrorText(plan[i].Error)
-	}
+	// Each selected letter is planned, written and printed as it is read.
+	var show func(p *dlq.Planned) error
+	var end func() error
 	if df.output == "json" {
-		return writeJSON(c.stdout, struct {
-			DryRun     bool          `json:"dry_run"`
-			RetryTopic string        `json:"retry_topic"`
-			Actions    string        `json:"actions_from"`
-			Summary    dlq.Summary   `json:"summary"`
-			Letters    []dlq.Planned `json:"letters"`
-		}{*dryRun, cfg.Kafka.RetryTopic, from, sum, plan})
-	}
-	if len(plan) > 0 {
-		tw := letterTable(c.stdout, "REPLAY")
-		for _, p := range plan {
+		head, _ := json.Marshal(struct {
+			DryRun     bool   `json:"dry_run"`
+			RetryTopic string `json:"retry_topic"`
+			Actions    string `json:"actions_from"`
+		}{*dryRun, cfg.Kafka.RetryTopic, from})
+		// The summary comes last, once counted: {"dry_run":…,"letters":[…],"summary":{…}}.
+		fmt.Fprintf(c.stdout, "%s,\n\"letters\": ", head[:len(head)-1])
+		arr := newJSONArray(c.stdout)
+		show = func(p *dlq.Planned) error { return arr.add(p) }
+		end = func() error {
+			s, _ := json.Marshal(sum)
+			return arr.end(fmt.Sprintf(",\n\"summary\": %s}\n", s))
+		}
+	} else {
+		table := newLetterTable(c.stdout, "REPLAY")
+		show = func(p *dlq.Planned) error {
 			what := "yes"
 			if p.Skip != "" {
 				what = "skipped: " + p.Skip.Why()
 			}
-			letterRow(tw, &p.Letter, what)
+			return table.add(&p.Letter, what)
 		}
-		if err := tw.Flush(); err != nil {
+		end = func() error {
+			if table.rows > 0 {
+				if err := table.Flush(); err != nil {
+					return err
+				}
+			}
+			_, err := fmt.Fprintln(c.stdout, replaySummary(sum, *dryRun, cfg.Kafka.RetryTopic, from))
 			return err
 		}
 	}
-	fmt.Fprintln(c.stdout, replaySummary(sum, *dryRun, cfg.Kafka.RetryTopic, from))
-	return nil
+	err = dlqRead(ctx, opts, cfg.Kafka.DLQTopic, filter, true, func(l dlq.Letter) error {
+		p := dlq.Plan(l, actions)
+		written := false
+		if rp != nil {
+			var err error
+			if written, err = rp.Write(ctx, p); err != nil {
+				return err
+			}
+		}
+		sum.Add(p, written)
+		return show(&p)
+	})
+	if err == nil && rp != nil {
+		err = rp.Close(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("dlq replay: %w", err)
+	}
+	return end()
 }
 
 // replaySummary is the last line of `dlq replay`.

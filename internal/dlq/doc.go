@@ -12,14 +12,23 @@
 // source coordinates and the event's messageId, and, when read for a
 // replay, the source record itself.
 //
-// Plan decides which selected letters can be replayed with the actions as
+// Read hands the letters out oldest first while it reads, in memory that
+// does not grow with the topic (merge.go): each partition is read in
+// offset order, and a letter leaves once every partition still being read
+// has one queued, the oldest head first (ties by partition, then offset).
+// A partition that gets a window ahead of the others is paused until they
+// catch up. Where a partition's times go backwards (its writers' clocks
+// differ), its offset order is kept.
+//
+// Plan decides whether a selected letter can be replayed with the actions as
 // they are now (from the rules topic or a rules file): a poison record
 // names no action, and an action that no longer exists, is disabled or is
 // refused by the workers cannot deliver; each skip is counted with its
-// reason. Replay writes the others to the retry topic as events parked by
-// their action, the format a worker already reads back from there: a
-// running worker delivers them to that action only, in its current
-// version (fixed URL, new secret), with the source record's value, so each
-// event keeps its messageId. Replaying twice delivers twice; receivers drop
-// duplicates by messageId.
+// reason. A Replayer writes the others to the retry topic as they are
+// read, holding a bounded number in flight, as events parked by their
+// action, the format a worker already reads back from there: a running
+// worker delivers them to that action only, in its current version (fixed
+// URL, new secret), with the source record's value, so each event keeps
+// its messageId. Replaying twice delivers twice; receivers drop duplicates
+// by messageId.
 package dlq

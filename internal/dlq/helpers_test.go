@@ -1,6 +1,7 @@
 package dlq
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -37,6 +38,16 @@ func letterRecord(i int, action string, reason deadletter.Reason, status int, p 
 		Error: fmt.Sprintf("status %d", status), Attempts: 1})
 	rec.Partition, rec.Timestamp = p, at
 	return rec
+}
+
+// readAll returns the letters Read hands out, in its order.
+func readAll(ctx context.Context, opts []kgo.Opt, topic string, f Filter, keep bool) ([]Letter, error) {
+	var out []Letter
+	err := Read(ctx, opts, topic, f, keep, func(l Letter) error {
+		out = append(out, l)
+		return nil
+	})
+	return out, err
 }
 
 func messageIDs(letters []Letter) []string {

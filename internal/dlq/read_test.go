@@ -62,7 +62,7 @@ func TestReadFilters(t *testing.T) {
 		{"before the first", Filter{Until: at(-1)}, ids()},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := Read(t.Context(), c.Opts(), dlqTopic, tc.f, false)
+			got, err := readAll(t.Context(), c.Opts(), dlqTopic, tc.f, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +77,7 @@ func TestReadLetter(t *testing.T) {
 	c := startKafka(t, 1)
 	c.Produce(t, letterRecord(7, "crm", deadletter.ReasonRejected, 400, 0, t0))
 	for _, keep := range []bool{false, true} {
-		got, err := Read(t.Context(), c.Opts(), dlqTopic, Filter{}, keep)
+		got, err := readAll(t.Context(), c.Opts(), dlqTopic, Filter{}, keep)
 		if err != nil || len(got) != 1 {
 			t.Fatalf("read %d letters, %v; want 1", len(got), err)
 		}
@@ -99,7 +99,7 @@ func TestReadLetter(t *testing.T) {
 
 func TestReadNoTopic(t *testing.T) {
 	c := startKafka(t, 1)
-	if _, err := Read(t.Context(), c.Opts(), "no-such-topic", Filter{}, false); !errors.Is(err, ErrNoTopic) {
+	if _, err := readAll(t.Context(), c.Opts(), "no-such-topic", Filter{}, false); !errors.Is(err, ErrNoTopic) {
 		t.Fatalf("read a missing topic: %v, want ErrNoTopic", err)
 	}
 }
@@ -167,7 +167,7 @@ func TestReadStopsAtStartEnd(t *testing.T) {
 		}
 	})
 	rctx, rcancel := context.WithTimeout(t.Context(), 30*time.Second)
-	got, err := Read(rctx, c.Opts(), dlqTopic, Filter{}, false)
+	got, err := readAll(rctx, c.Opts(), dlqTopic, Filter{}, false)
 	rcancel()
 	cancel()
 	wg.Wait()

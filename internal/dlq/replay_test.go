@@ -22,7 +22,7 @@ func TestPlan(t *testing.T) {
 		{"invalid action", Letter{Action: "broken", Reason: deadletter.ReasonMapping}, SkipInvalid},
 		{"value dropped", Letter{Action: "crm", Reason: deadletter.ReasonRejected, ValueDropped: true}, SkipValueDropped},
 	} {
-		if got := Plan([]Letter{tc.l}, actions)[0].Skip; got != tc.want {
+		if got := Plan(tc.l, actions).Skip; got != tc.want {
 			t.Errorf("%s: skip %q, want %q", tc.name, got, tc.want)
 		}
 	}
@@ -51,7 +51,10 @@ func TestActionsFromTopicAndFile(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	plan := []Planned{{Skip: ""}, {Skip: ""}, {Skip: SkipNoAction}, {Skip: SkipDeleted}, {Skip: SkipDeleted}}
 	for _, replayed := range []bool{false, true} {
-		s := Summarize(plan, replayed)
+		var s Summary
+		for _, p := range plan {
+			s.Add(p, replayed && p.Skip == "")
+		}
 		wantReplayed := 0
 		if replayed {
 			wantReplayed = 2
@@ -68,12 +71,21 @@ func TestSummarize(t *testing.T) {
 func TestReplayWritesParkedEvents(t *testing.T) {
 	c := startKafka(t, 2)
 	spread(t, c, 9, 2) // crm 0,3,6; billing 1,4,7; poison 2,5,8
-	letters, err := Read(t.Context(), c.Opts(), dlqTopic, Filter{}, true)
-	if err != nil {
-		t.Fatal(err)
+	// Planned and written as read, as `dlq replay` does.
+	var plan []Planned
+	var sum Summary
+	rp := NewReplayer(c.Opts(), retryTopic)
+	err := Read(t.Context(), c.Opts(), dlqTopic, Filter{}, true, func(l Letter) error {
+		p := Plan(l, Actions{"crm": Enabled}) // billing deleted
+		plan = append(plan, p)
+		written, err := rp.Write(t.Context(), p)
+		sum.Add(p, written)
+		return err
+	})
+	if err == nil {
+		err = rp.Close(t.Context())
 	}
-	plan := Plan(letters, Actions{"crm": Enabled}) // billing deleted
-	if err := Replay(t.Context(), c.Opts(), retryTopic, plan); err != nil {
+	if err != nil {
 		t.Fatal(err)
 	}
 	got := c.Read(t, retryTopic, 3)
@@ -94,15 +106,16 @@ func TestReplayWritesParkedEvents(t *testing.T) {
 	if !slices.Equal(gotIDs, []string{"m-0", "m-3", "m-6"}) {
 		t.Errorf("replayed %v, want m-0 m-3 m-6 in order", gotIDs)
 	}
-	if s := Summarize(plan, true); s.Replayed != 3 || s.Skipped[SkipDeleted] != 3 || s.Skipped[SkipNoAction] != 3 {
+	if s := sum; s.Replayed != 3 || s.Skipped[SkipDeleted] != 3 || s.Skipped[SkipNoAction] != 3 {
 		t.Errorf("summary %+v, want 3 replayed, 3 deleted, 3 poison", s)
 	}
 }
 
 func TestReplayNeedsKeptRecords(t *testing.T) {
 	c := startKafka(t, 1)
-	plan := []Planned{{Letter: Letter{Action: "crm"}}}
-	if err := Replay(t.Context(), c.Opts(), retryTopic, plan); err == nil {
+	rp := NewReplayer(c.Opts(), retryTopic)
+	defer rp.Close(t.Context())
+	if _, err := rp.Write(t.Context(), Planned{Letter: Letter{Action: "crm"}}); err == nil {
 		t.Fatal("replayed a letter read without its record")
 	}
 }
