@@ -1,11 +1,18 @@
 package dlq
 
 import (
+	"bytes"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookstream/hookstream/internal/deadletter"
+	"github.com/hookstream/hookstream/internal/kafkatest"
 	"github.com/hookstream/hookstream/rules"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestPlan(t *testing.T) {
@@ -117,5 +124,50 @@ func TestReplayNeedsKeptRecords(t *testing.T) {
 	defer rp.Close(t.Context())
 	if _, err := rp.Write(t.Context(), Planned{Letter: Letter{Action: "crm"}}); err == nil {
 		t.Fatal("replayed a letter read without its record")
+	}
+}
+
+// A letter larger than the producer's batches so far is written by a new
+// client made for its size, after the writes before it are acknowledged:
+// every value byte for byte, in the letters' order.
+func TestReplayTakesLargeLetters(t *testing.T) {
+	c := kafkatest.NewCluster(t)
+	limit := strconv.Itoa(4 << 20)
+	for _, topic := range []string{dlqTopic, retryTopic} {
+		resp, err := c.Admin.CreateTopic(t.Context(), 1, 1, map[string]*string{"max.message.bytes": &limit}, topic)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil {
+			t.Fatalf("create %s: %v", topic, err)
+		}
+	}
+	big := letterRecord(1, "crm", deadletter.ReasonRejected, 400, 0, t0.Add(time.Second))
+	big.Value = fmt.Appendf(nil, `{"messageId":"m-1","pad":"%s"}`, strings.Repeat("x", 2<<20))
+	recs := []*kgo.Record{letterRecord(0, "crm", deadletter.ReasonRejected, 400, 0, t0), big,
+		letterRecord(2, "crm", deadletter.ReasonRejected, 400, 0, t0.Add(2*time.Second))}
+	cl := c.NewClient(t, kgo.ProducerBatchMaxBytes(4<<20))
+	for _, rec := range recs {
+		if err := cl.ProduceSync(t.Context(), rec).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rp := NewReplayer(c.Opts(), retryTopic)
+	err := Read(t.Context(), c.Opts(), dlqTopic, Filter{}, true, func(l Letter) error {
+		_, err := rp.Write(t.Context(), Plan(l, Actions{"crm": Enabled}))
+		return err
+	})
+	if err == nil {
+		err = rp.Close(t.Context())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Read(t, retryTopic, 3)
+	for i, rec := range got {
+		if !bytes.Equal(rec.Value, recs[i].Value) {
+			t.Errorf("retry record %d: value of %d bytes (%.40q), want letter %d's %d bytes", i, len(rec.Value), rec.Value, i, len(recs[i].Value))
+		}
 	}
 }
