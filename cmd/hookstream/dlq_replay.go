@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,6 +45,8 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 		defer rp.Close(context.WithoutCancel(ctx))
 	}
 	// Each selected letter is planned, written and printed as it is read.
+	out := bufio.NewWriterSize(c.stdout, 1<<16)
+	defer out.Flush()
 	var show func(p *dlq.Planned) error
 	var end func() error
 	if df.output == "json" {
@@ -53,15 +56,15 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 			Actions    string `json:"actions_from"`
 		}{*dryRun, cfg.Kafka.RetryTopic, from})
 		// The summary comes last, once counted: {"dry_run":…,"letters":[…],"summary":{…}}.
-		fmt.Fprintf(c.stdout, "%s,\n\"letters\": ", head[:len(head)-1])
-		arr := newJSONArray(c.stdout)
+		fmt.Fprintf(out, "%s,\n\"letters\": ", head[:len(head)-1])
+		arr := newJSONArray(out)
 		show = func(p *dlq.Planned) error { return arr.add(p) }
 		end = func() error {
 			s, _ := json.Marshal(sum)
 			return arr.end(fmt.Sprintf(",\n\"summary\": %s}\n", s))
 		}
 	} else {
-		table := newLetterTable(c.stdout, "REPLAY")
+		table := newLetterTable(out, "REPLAY")
 		show = func(p *dlq.Planned) error {
 			what := "yes"
 			if p.Skip != "" {
@@ -75,7 +78,7 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 					return err
 				}
 			}
-			_, err := fmt.Fprintln(c.stdout, replaySummary(sum, *dryRun, cfg.Kafka.RetryTopic, from))
+			_, err := fmt.Fprintln(out, replaySummary(sum, *dryRun, cfg.Kafka.RetryTopic, from))
 			return err
 		}
 	}
@@ -97,7 +100,10 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("dlq replay: %w", err)
 	}
-	return end()
+	if err := end(); err != nil {
+		return err
+	}
+	return out.Flush()
 }
 
 // replaySummary is the last line of `dlq replay`.
