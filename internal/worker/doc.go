@@ -15,7 +15,7 @@
 // HTTP server stops last, so /metrics and /readyz answer until the end.
 //
 // Every Kafka client of the worker (the group member, the producers, the
-// rules follower) backs off at most 300ms between attempts and reports its
+// rules follower) backs off at most 200ms between attempts and reports its
 // connections and requests to one watcher (kafkahealth.go): while no broker
 // answers, /readyz says the worker is waiting for Kafka, and once the
 // brokers are back the clients find them within the backoff. Records too

@@ -20,12 +20,13 @@ import (
 // back off at most maxBackoff instead (as Kafka's Java client, whose
 // reconnect backoff stops at 1s), and may refresh metadata as soon as
 // metadataMinAge after an error, so deliveries resume within a second of
-// the brokers' return. While the brokers are down that is about three
-// attempts per second per client and broker: cheap.
+// the brokers' return: each step of getting back (metadata, rejoining the
+// group, fetching) waits at most that long. While the brokers are down that
+// is about five attempts per second per client and broker: cheap.
 const (
 	minBackoff     = 50 * time.Millisecond
-	maxBackoff     = 300 * time.Millisecond
-	metadataMinAge = 250 * time.Millisecond
+	maxBackoff     = 200 * time.Millisecond
+	metadataMinAge = 100 * time.Millisecond
 )
 
 // backoff is the wait before retry number fails: doubling from minBackoff,
