@@ -23,14 +23,21 @@ const maxPoll = 10_000
 // like the ledgers' and is counted against the same byte bound: one fetch
 // may carry a thirty-second of it, a partition's share of a fetch shrinks
 // as partitions grow, and the poll loop polls only while the ledgers leave
-// room for fetchReserve fetches (what one poll may bring, decompressed).
+// room for what one poll may bring (pollReserve).
 const (
 	minFetchBytes          = 256 << 10
 	maxFetchBytes          = 16 << 20
 	minFetchPartitionBytes = 256 << 10
 	maxFetchPartitionBytes = 512 << 10
-	fetchReserve           = 4
+	fetchReserve           = 4       // fetches' worth, for decompression
+	batchOvershoot         = 1 << 20 // Kafka's default max.message.bytes
 )
+
+// pollReserve is the room the poll loop leaves for one poll: a few fetches
+// of the given size, since what they carry is decompressed, and one record
+// batch more, since a broker returns the first batch of a fetch whole
+// however large it is.
+func pollReserve(fetch int32) int64 { return fetchReserve*int64(fetch) + batchOvershoot }
 
 // fetchSizes returns the most one fetch may carry and the most it may carry
 // of one of partitions partitions. A partition's share never falls under a

@@ -58,7 +58,7 @@ func New(cfg Config) (*Processor, error) {
 		log:     cfg.Logger,
 		metrics: cfg.Metrics,
 		bounds:  b,
-		budget:  newBudget(b, least, fetchReserve*int64(fetch)),
+		budget:  newBudget(b, least, pollReserve(fetch)),
 		maxPoll: most,
 		minPoll: least,
 		parts:   make(map[topicPartition]*partition),

@@ -144,6 +144,43 @@ func testBufferedStaysBounded(t *testing.T) {
 	}
 }
 
+// TestBufferedBytesStayBounded is TestBufferedStaysBounded for bytes:
+// records of 100 KB, every ack held, and a byte bound that records alone
+// would never reach; what is in hand never passes the byte bound.
+func TestBufferedBytesStayBounded(t *testing.T) { synctest.Test(t, testBufferedBytesStayBounded) }
+
+func testBufferedBytesStayBounded(t *testing.T) {
+	const parts, n, bound = 3, 40, 4 << 20
+	large := func(p int32, i int) []byte { return fmt.Appendf(poison(p, i), " %0100000d", i) }
+	c := startClusterOn(t, kafkatest.NewNetwork(), parts)
+	c.produce(t, parts, n, large)
+	sink := newTestSink(func(handOver) bool { return true })
+	m := startMember(t, c, "g-bytes", sink, func(cfg *Config) { cfg.MaxBufferedBytes = bound })
+
+	sink.waitFor(t, "the byte bound filling up", count(bound/2/100_000))
+	time.Sleep(time.Second) // on the bubble's clock: fetch rounds in which nothing more may arrive
+	synctest.Wait()
+	if h := m.InHand(); h.PeakBytes > bound || h.Bytes > bound || h.MaxBytes != bound {
+		t.Fatalf("in hand %+v: over the byte bound %d", h, bound)
+	}
+	if got := len(sink.snapshot()); got >= parts*n {
+		t.Fatalf("all %d records handed over with none done: the byte bound did not pause fetching", got)
+	}
+	for {
+		got := len(sink.snapshot())
+		if got == parts*n {
+			break
+		}
+		sink.release(func(handOver) bool { return true })
+		sink.waitFor(t, "more records after acks", count(got+1))
+	}
+	sink.release(func(handOver) bool { return true })
+	c.waitCommitted(t, "g-bytes", "every partition at the end", all(parts, n))
+	if h := m.InHand(); h.PeakBytes > bound || h.Bytes != 0 || h.Events != 0 {
+		t.Errorf("in hand at the end %+v, want nothing and a peak within %d", h, bound)
+	}
+}
+
 // TestStuckPartitionIsPaused: a partition whose records are never acked is
 // paused at its share of the budget, and the others keep flowing.
 func TestStuckPartitionIsPaused(t *testing.T) {
