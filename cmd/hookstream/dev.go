@@ -5,9 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/hookstream/hookstream/examples"
 	"github.com/hookstream/hookstream/internal/broker"
 	"github.com/hookstream/hookstream/internal/config"
+	"github.com/hookstream/hookstream/internal/devkit"
 	"github.com/hookstream/hookstream/internal/worker"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -101,7 +100,7 @@ func (c *cli) devCmd(ctx context.Context, args []string) error {
 	}
 	recvCtx, stopRecv := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRecv()
-	rv := &devReceiver{secret: []byte(secret), out: c.stdout}
+	rv := devkit.NewReceiver([]byte(secret), c.stdout)
 	recvDone := worker.Serve(recvCtx, recvLn, rv, 5*time.Second, log)
 
 	httpLn, err := listenOrFree(*httpAddr)
@@ -110,19 +109,17 @@ func (c *cli) devCmd(ctx context.Context, args []string) error {
 	}
 	cfg.HTTP = httpLn.Addr().String()
 
-	producer, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...), kgo.ProducerLinger(10*time.Millisecond))
-	if err != nil {
-		return fmt.Errorf("dev: event producer: %w", err)
-	}
-	defer producer.Close()
-
 	c.devBanner(&cfg, recvBase, *rate, *partitions, set)
 
 	var wg sync.WaitGroup
 	genCtx, stopGen := context.WithCancel(ctx)
 	defer stopGen()
-	gen := &devEvents{client: producer, topic: "events", rate: *rate, log: log, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
-	wg.Go(func() { gen.run(genCtx) })
+	gen := devkit.Events{Brokers: cfg.Kafka.Brokers, Topic: "events", Rate: *rate, Log: log}
+	wg.Go(func() {
+		if err := gen.Run(genCtx); err != nil {
+			log.Error("sample events stopped", "err", err)
+		}
+	})
 
 	workErr := runWorker(ctx, worker.Config{ // returns after ctx ends and what was in hand is delivered
 		Settings:    cfg,
@@ -213,6 +210,3 @@ func randomHex(n int) string {
 	_, _ = crand.Read(b) // crypto/rand.Read never fails on supported platforms
 	return hex.EncodeToString(b)
 }
-
-// compile-time check that the receiver is an http.Handler.
-var _ http.Handler = (*devReceiver)(nil)

@@ -4,7 +4,7 @@
 // endpoints and the order in which the parts start and stop.
 //
 // Each command has its file: run.go (the worker), dev.go (everything on one
-// machine, with dev_receiver.go and dev_events.go), broker.go (the embedded
+// machine: the sample events and receiver are internal/devkit's), broker.go (the embedded
 // broker), rules.go (validate and test; rules_topic.go and rules_list.go
 // for apply, delete and list on the rules topic), lag.go (a front to
 // internal/lag), dlq.go and dlq_replay.go (listing and replaying dead

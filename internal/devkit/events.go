@@ -1,4 +1,4 @@
-package main
+package devkit
 
 import (
 	"context"
@@ -11,10 +11,30 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// devEvents produces sample CDP events to topic at rate per second until ctx
-// ends: identify, track and page events (and a few group and alias events)
-// from a pool of users, keyed by user id like a real source.
-type devEvents struct {
+// Events produces sample CDP events to Topic at Rate per second: identify,
+// track and page events (and a few group and alias events) from a pool of
+// users, keyed by user id like a real source.
+type Events struct {
+	Brokers []string
+	Topic   string
+	Rate    float64
+	Log     *slog.Logger
+}
+
+// Run produces until ctx ends.
+func (e Events) Run(ctx context.Context) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Brokers...), kgo.ProducerLinger(10*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("event producer: %w", err)
+	}
+	defer cl.Close()
+	g := &generator{client: cl, topic: e.Topic, rate: e.Rate, log: e.Log, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	g.run(ctx)
+	return nil
+}
+
+// generator makes and produces the events.
+type generator struct {
 	client *kgo.Client
 	topic  string
 	rate   float64
@@ -22,7 +42,7 @@ type devEvents struct {
 	rng    *rand.Rand
 }
 
-func (g *devEvents) run(ctx context.Context) {
+func (g *generator) run(ctx context.Context) {
 	tick := time.NewTicker(time.Duration(float64(time.Second) / g.rate))
 	defer tick.Stop()
 	for {
@@ -42,7 +62,7 @@ func (g *devEvents) run(ctx context.Context) {
 
 // event returns one random event and its key (the user id, or the anonymous
 // id for an anonymous visitor).
-func (g *devEvents) event(now time.Time) (key, value []byte) {
+func (g *generator) event(now time.Time) (key, value []byte) {
 	names := []string{"Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Ken Thompson", "Margaret Hamilton", "Donald Knuth"}
 	plans := []string{"free", "pro", "enterprise"}
 	tracks := []string{"Product Viewed", "Product Added", "Order Completed", "Signed Up", "Subscription Started", "Button Clicked"}

@@ -1,4 +1,4 @@
-package main
+package devkit
 
 import (
 	"bytes"
@@ -13,19 +13,26 @@ import (
 	"github.com/hookstream/hookstream/sink"
 )
 
-// devReceiver is the webhook endpoint of `hookstream dev`. It checks each
+// Receiver is the webhook endpoint of `hookstream dev`. It checks each
 // request's X-Signature with the shared secret and prints one line per
-// delivery. The first path segment names the action (dev puts it there).
-type devReceiver struct {
+// delivery on out. The first path segment names the action (dev puts it
+// there).
+type Receiver struct {
 	secret []byte
 	mu     sync.Mutex // one line at a time on out
 	out    io.Writer
 }
 
+// NewReceiver returns a receiver checking signatures with secret and
+// printing to out.
+func NewReceiver(secret []byte, out io.Writer) *Receiver {
+	return &Receiver{secret: secret, out: out}
+}
+
 // maxDevBody bounds what the receiver reads: a batch of 1000 events of 16 KiB.
 const maxDevBody = 16 << 20
 
-func (rv *devReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (rv *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxDevBody))
 	if err != nil {
 		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
