@@ -16,7 +16,7 @@ type Readings struct {
 type ActionReadings struct {
 	Matched, Delivered, DeadLettered, Parked float64
 	// Requests counts delivery requests by status class: 2xx, 4xx, 5xx,
-	// error.
+	// error, all four once the action has requests' series.
 	Requests  map[string]float64
 	BatchSize Histogram // events per request
 	Duration  Histogram // one request, in seconds
@@ -71,6 +71,14 @@ func (p *Provider) Read() Readings {
 			case NameEventsParked:
 				a.Parked += m.GetCounter().GetValue()
 			case NameDeliveries:
+				if len(a.Requests) == 0 {
+					// Classes that never happened have no series
+					// (they appear with their first request) but
+					// read as 0, so scripts find all four.
+					for _, c := range []string{"2xx", "4xx", "5xx", "error"} {
+						a.Requests[c] = 0
+					}
+				}
 				code, _ := label(m, "code")
 				a.Requests[code] += m.GetCounter().GetValue()
 			case NameBatchSize:
