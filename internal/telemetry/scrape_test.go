@@ -7,26 +7,19 @@ import (
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // BenchmarkScrape10000Actions gathers and encodes /metrics for 10,000
 // actions that each delivered one event, as the sink records them.
 func BenchmarkScrape10000Actions(b *testing.B) {
-	prov, m, err := NewPrometheusMetrics()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = prov.Shutdown(context.Background()) })
+	prov, m := newTestMetrics(b)
 	ctx := context.Background()
 	for i := range 10000 {
 		at := Action(fmt.Sprintf("action-%d", i))
 		m.EventsMatched.Add(ctx, 1, at)
 		m.EventsDelivered.Add(ctx, 1, at)
-		m.Deliveries.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(
-			attribute.String("action", fmt.Sprintf("action-%d", i)), attribute.String("code", "2xx"))))
+		m.Deliveries.Add(ctx, 1, code(fmt.Sprintf("action-%d", i), "2xx"))
 		m.DeliveryDuration.Record(ctx, 0.1, at)
 		m.BatchSize.Record(ctx, 1, at)
 		m.EventLatency.Record(ctx, 0.5, at)
@@ -54,11 +47,7 @@ func TestExemplarsOnlyWhenAskedFor(t *testing.T) {
 		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceFlags: trace.FlagsSampled})
 	ctx := trace.ContextWithSpanContext(context.Background(), sc)
 	exemplars := func() int {
-		prov, m, err := NewPrometheusMetrics()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = prov.Shutdown(context.Background()) }()
+		prov, m := newTestMetrics(t)
 		m.DeliveryDuration.Record(ctx, 0.1, Action("a"))
 		fams, err := prov.Registry.Gather()
 		if err != nil {
