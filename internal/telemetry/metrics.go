@@ -142,11 +142,11 @@ func NewPrometheus() (*Provider, error) {
 	// (codes, reasons), never from an event.
 	opts := []sdkmetric.Option{sdkmetric.WithReader(exp), sdkmetric.WithCardinalityLimit(0)}
 	// No exemplars unless OTEL_METRICS_EXEMPLAR_FILTER asks for them: the
-	// text format cannot carry them (only the protobuf format, which a
-	// Prometheus server asks for when configured to), yet the SDK's
-	// default keeps a reservoir of one slot per bucket in every histogram
-	// series and reads them all on each scrape: a third of a scrape's
-	// garbage with 10,000 actions.
+	// text format cannot carry them, and the sink records outside the
+	// delivery span's context, so the SDK's default filter (trace_based)
+	// keeps none; yet it keeps a reservoir of one slot per bucket in every
+	// histogram series and reads them all on each scrape: a third of a
+	// scrape's garbage with 10,000 actions.
 	if os.Getenv("OTEL_METRICS_EXEMPLAR_FILTER") == "" {
 		opts = append(opts, sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
 	}
