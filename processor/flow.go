@@ -98,9 +98,18 @@ func mayPoll(in usage, b bounds, least int, fetch int64) bool {
 	return b.events-in.events >= least && in.bytes+fetch <= b.bytes
 }
 
-// pollCount returns how many records the next poll may take.
-func pollCount(in usage, b bounds, most int) int {
-	return max(1, min(b.events-in.events, most))
+// pollCount returns how many records the next poll may take: within the
+// room left in records and, at avg bytes per record (the last poll's
+// average; 0 before any), in bytes. Fetch sizes bound what a poll can bring
+// in compressed bytes only, and values that compress well would otherwise
+// bring many times that. At least one, so a record larger than the room
+// left is still taken when the poll loop may poll at all.
+func pollCount(in usage, b bounds, most int, avg int64) int {
+	n := min(b.events-in.events, most)
+	if avg > 0 {
+		n = int(min(int64(n), (b.bytes-in.bytes)/avg))
+	}
+	return max(1, n)
 }
 
 // aheadOK reports whether the poll loop may read on while unprocessed

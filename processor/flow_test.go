@@ -51,20 +51,24 @@ func TestMayPoll(t *testing.T) {
 }
 
 func TestPollCount(t *testing.T) {
-	b := bounds{events: 1000, bytes: 1 << 30}
+	b := bounds{events: 1000, bytes: 100_000}
 	tests := []struct {
 		name string
-		used int
+		in   usage
+		avg  int64
 		want int
 	}{
-		{"capped by a poll", 0, 250},
-		{"capped by the room", 900, 100},
-		{"never zero", 1000, 1},
+		{"capped by a poll", usage{}, 0, 250},
+		{"capped by the room in records", usage{events: 900}, 0, 100},
+		{"never zero", usage{events: 1000}, 0, 1},
+		{"capped by the room in bytes", usage{events: 10, bytes: 60_000}, 1000, 40},
+		{"records small enough: bytes do not cap", usage{events: 10, bytes: 60_000}, 100, 250},
+		{"a record larger than the room: still one", usage{}, 200_000, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := pollCount(usage{events: tt.used}, b, 250); got != tt.want {
-				t.Fatalf("pollCount with %d used = %d, want %d", tt.used, got, tt.want)
+			if got := pollCount(tt.in, b, 250, tt.avg); got != tt.want {
+				t.Fatalf("pollCount(%+v, avg %d) = %d, want %d", tt.in, tt.avg, got, tt.want)
 			}
 		})
 	}

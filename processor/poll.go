@@ -12,6 +12,7 @@ import (
 // never waits on a partition; it waits only for room in the budget and for
 // the matchers to be within a poll of done, and returns when ctx ends.
 func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
+	var avg int64 // value bytes per record in the last poll
 	for {
 		if !p.budget.wait(ctx) {
 			return
@@ -21,7 +22,7 @@ func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 		if !p.budget.waitProcessed(ctx, p.maxPoll) {
 			return
 		}
-		fs := cl.PollRecords(ctx, pollCount(p.budget.usage(), p.bounds, p.maxPoll))
+		fs := cl.PollRecords(ctx, pollCount(p.budget.usage(), p.bounds, p.maxPoll, avg))
 		if ctx.Err() != nil {
 			cl.AllowRebalance()
 			return // anything just polled is not handed off, so not committed
@@ -34,6 +35,11 @@ func (p *Processor) poll(ctx context.Context, cl *kgo.Client) {
 			}
 			p.log.Warn("fetch", "topic", topic, "partition", id, "err", err)
 		})
+		if n := fs.NumRecords(); n > 0 {
+			var bytes int64
+			fs.EachRecord(func(r *kgo.Record) { bytes += int64(len(r.Value)) })
+			avg = max(1, bytes/int64(n))
+		}
 		fs.EachPartition(p.handOff)
 		cl.AllowRebalance()
 		if closed {
