@@ -1,8 +1,11 @@
 // Package kafkatest is the kit every hookstream test shares: an in-process
-// Kafka cluster (kfake) with clients that recover from faults quickly, a
-// wait-and-poll helper for state that offers no event to await, a
-// goroutine-safe buffer for logs, and throw-away certificates for TLS and
-// mTLS tests.
+// Kafka cluster (kfake) with clients that recover from faults quickly
+// (cluster.go) and a broker that can refuse writes (faults.go), a
+// wait-and-poll helper for state that offers no event to await (wait.go), a
+// goroutine-safe buffer for logs (buffer.go), throw-away certificates for
+// TLS and mTLS tests (certs.go: NewCA, then Server, Client, and File or
+// Files for the PEM paths a config names), and an in-memory network for
+// tests under testing/synctest (network.go).
 //
 // It is for tests only. Every helper takes the test's testing.TB, fails the
 // test on error, and releases what it started through t.Cleanup.
