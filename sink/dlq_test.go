@@ -166,7 +166,8 @@ func TestDeadLetterTooLargeForTopic(t *testing.T) {
 	s.DeadLetter(context.Background(), rec, deadletter.ReasonTooLarge, "", fmt.Errorf("value of 10000 bytes over max_event_bytes"), d.fn("big"))
 	d.wait(t, 1)
 	r := cl.read(t, "hookstream.dlq", 1)[0]
-	if dropped, _ := header(r, deadletter.HeaderValueDropped); dropped != "10000" || len(r.Value) != 0 || string(r.Key) != "big" {
+	dropped, _ := header(r, deadletter.HeaderValueDropped)
+	if size, _ := header(r, deadletter.HeaderValueSize); dropped != "true" || size != "10000" || len(r.Value) != 0 || string(r.Key) != "big" {
 		t.Fatalf("dead letter key %q, value of %d bytes, %s=%q; want the key kept and the value dropped",
 			r.Key, len(r.Value), deadletter.HeaderValueDropped, dropped)
 	}

@@ -73,7 +73,7 @@
 // producer's batches (Config.LargeFrom) goes through Config.Large, one at a
 // time, so that only the broker's own limit can refuse it; then, and only
 // then, a dead letter is written without its value, with
-// hookstream-value-dropped. Config.DeadLettered hears of each acknowledged
+// hookstream-value-dropped: true. Config.DeadLettered hears of each acknowledged
 // dead letter (the worker's status page lists the latest).
 //
 // Flush and Close make shutdown exact: Flush sends every partial batch and

@@ -69,9 +69,11 @@ const (
 	HeaderSourcePartition = "hookstream-source-partition"
 	HeaderSourceOffset    = "hookstream-source-offset"
 	HeaderAttempts        = "hookstream-attempts"
-	// HeaderValueDropped is set, to the value's length, on the rare dead
-	// letter whose value the dead-letter topic would not take (DropValue).
+	// HeaderValueDropped is "true" on the rare dead letter whose value the
+	// dead-letter topic would not take (DropValue), and HeaderValueSize then
+	// holds the dropped value's length in bytes.
 	HeaderValueDropped = "hookstream-value-dropped"
+	HeaderValueSize    = "hookstream-value-size"
 	// HeaderSourceKey holds a parked event's source key: its own key is its
 	// action's id. Absent when the source record had no key.
 	HeaderSourceKey = "hookstream-source-key"
@@ -87,7 +89,7 @@ const (
 func Own(k string) bool {
 	switch k {
 	case HeaderReason, HeaderAction, HeaderStatus, HeaderError, HeaderSourceTopic,
-		HeaderSourcePartition, HeaderSourceOffset, HeaderAttempts, HeaderValueDropped,
+		HeaderSourcePartition, HeaderSourceOffset, HeaderAttempts, HeaderValueDropped, HeaderValueSize,
 		HeaderSourceKey, HeaderSourceTimestamp:
 		return true
 	}

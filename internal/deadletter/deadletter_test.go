@@ -145,8 +145,11 @@ func TestDropValue(t *testing.T) {
 	if !DropValue(rec) || rec.Value != nil {
 		t.Fatal("value not dropped")
 	}
-	if v, n := header(rec, HeaderValueDropped); n != 1 || v != "10" {
-		t.Errorf("%s = %q (%d times), want 10 once", HeaderValueDropped, v, n)
+	if v, n := header(rec, HeaderValueDropped); n != 1 || v != "true" {
+		t.Errorf("%s = %q (%d times), want true once", HeaderValueDropped, v, n)
+	}
+	if v, n := header(rec, HeaderValueSize); n != 1 || v != "10" {
+		t.Errorf("%s = %q (%d times), want 10 once", HeaderValueSize, v, n)
 	}
 	if DropValue(rec) {
 		t.Error("dropped a value twice")

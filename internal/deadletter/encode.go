@@ -63,7 +63,8 @@ func Park(topic, action string, src *kgo.Record) *kgo.Record {
 }
 
 // DropValue takes the value out of a dead letter that the topic refused as
-// too large, and says so in HeaderValueDropped (set to the value's length).
+// too large, and says so in HeaderValueDropped ("true") and HeaderValueSize
+// (the value's length).
 // Key, headers and source coordinates stay, so an operator can fetch the
 // value from the source topic while it is retained. It reports false, and
 // changes nothing, when rec has no value to drop.
@@ -71,7 +72,9 @@ func DropValue(rec *kgo.Record) bool {
 	if rec.Value == nil {
 		return false
 	}
-	rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: HeaderValueDropped, Value: []byte(strconv.Itoa(len(rec.Value)))})
+	rec.Headers = append(rec.Headers,
+		kgo.RecordHeader{Key: HeaderValueDropped, Value: []byte("true")},
+		kgo.RecordHeader{Key: HeaderValueSize, Value: []byte(strconv.Itoa(len(rec.Value)))})
 	rec.Value = nil
 	return true
 }

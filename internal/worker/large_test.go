@@ -101,8 +101,9 @@ func TestTooLargeEventKeepsItsValue(t *testing.T) {
 			}
 			dropped := header(dl, deadletter.HeaderValueDropped)
 			switch {
-			case tt.dropped && (dl.Value != nil || dropped != strconv.Itoa(size)):
-				t.Errorf("value of %d bytes with %s %q, want none and %d", len(dl.Value), deadletter.HeaderValueDropped, dropped, size)
+			case tt.dropped && (dl.Value != nil || dropped != "true" || header(dl, deadletter.HeaderValueSize) != strconv.Itoa(size)):
+				t.Errorf("value of %d bytes with %s %q and %s %q, want none, true and %d", len(dl.Value),
+					deadletter.HeaderValueDropped, dropped, deadletter.HeaderValueSize, header(dl, deadletter.HeaderValueSize), size)
 			case !tt.dropped && (!bytes.Equal(dl.Value, value) || dropped != ""):
 				t.Errorf("value of %d bytes (same: %v) with %s %q, want the %d bytes unchanged",
 					len(dl.Value), bytes.Equal(dl.Value, value), deadletter.HeaderValueDropped, dropped, size)
