@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"log/slog"
 
 	"github.com/hookstream/hookstream/internal/config"
@@ -35,4 +36,21 @@ func checkBrokers(ctx context.Context, cfg *config.Config, opts []kgo.Opt, log *
 // brokers that cannot be reached are left to the command's own error.
 func checkBrokersOnce(ctx context.Context, cfg *config.Config, opts []kgo.Opt) error {
 	return checkBrokers(ctx, cfg, opts, slog.New(slog.DiscardHandler))
+}
+
+// connect loads the configuration of a command that talks to Kafka and
+// returns it with the client options, once the brokers took them.
+func (c *cli) connect(ctx context.Context, fs *flag.FlagSet, cf *configFlags) (*config.Config, []kgo.Opt, error) {
+	cfg, err := c.loadConfig(fs, cf)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := c.kafkaOpts(&cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkBrokersOnce(ctx, &cfg, opts); err != nil {
+		return nil, nil, err
+	}
+	return &cfg, opts, nil
 }

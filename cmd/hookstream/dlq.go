@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/hookstream/hookstream/internal/config"
 	"github.com/hookstream/hookstream/internal/deadletter"
 	"github.com/hookstream/hookstream/internal/dlq"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -97,22 +96,6 @@ func (f *dlqFlags) filter(cmd string, now time.Time) (dlq.Filter, error) {
 	return filter, nil
 }
 
-// dlqConnect loads the configuration and the Kafka options of a dlq command.
-func (c *cli) dlqConnect(ctx context.Context, fs *flag.FlagSet, cf *configFlags) (*config.Config, []kgo.Opt, error) {
-	cfg, err := c.loadConfig(fs, cf)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts, err := c.kafkaOpts(&cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkBrokersOnce(ctx, &cfg, opts); err != nil {
-		return nil, nil, err
-	}
-	return &cfg, opts, nil
-}
-
 // dlqRead calls each with the selected dead letters, their errors masked,
 // as they are read; a missing topic has none.
 func dlqRead(ctx context.Context, opts []kgo.Opt, topic string, f dlq.Filter, keep bool, each func(dlq.Letter) error) error {
@@ -140,7 +123,7 @@ func (c *cli) dlqList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, opts, err := c.dlqConnect(ctx, fs, cf)
+	cfg, opts, err := c.connect(ctx, fs, cf)
 	if err != nil {
 		return err
 	}

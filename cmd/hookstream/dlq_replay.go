@@ -30,7 +30,7 @@ func (c *cli) dlqReplay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, opts, err := c.dlqConnect(ctx, fs, cf)
+	cfg, opts, err := c.connect(ctx, fs, cf)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func (c *cli) rulesList(ctx context.Context, args []string) error {
 	if *output != "text" && *output != "json" {
 		return usagef("rules list: --output %q: want text or json", *output)
 	}
-	cfg, opts, err := c.topicOpts(fs, cf)
+	cfg, opts, err := c.connect(ctx, fs, cf)
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hookstream/hookstream/internal/config"
 	"github.com/hookstream/hookstream/rules"
 	"github.com/hookstream/hookstream/rules/topic"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // rulesTopicTimeout bounds a rules command's work with the brokers, so an
@@ -32,23 +30,6 @@ func addTopicFlags(fs *flag.FlagSet) *configFlags {
 		fs.Var(f.Value, f.Name, f.Usage)
 	}
 	return cf
-}
-
-// topicOpts loads the configuration and returns it with the client
-// options for the rules topic, once the brokers took them.
-func (c *cli) topicOpts(fs *flag.FlagSet, cf *configFlags) (*config.Config, []kgo.Opt, error) {
-	cfg, err := c.loadConfig(fs, cf)
-	if err != nil {
-		return nil, nil, err
-	}
-	opts, err := c.kafkaOpts(&cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := checkBrokersOnce(context.Background(), &cfg, opts); err != nil {
-		return nil, nil, err
-	}
-	return &cfg, opts, nil
 }
 
 // rulesApply publishes a rules file to the rules topic: every action is
@@ -71,7 +52,7 @@ func (c *cli) rulesApply(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, opts, err := c.topicOpts(fs, cf)
+	cfg, opts, err := c.connect(ctx, fs, cf)
 	if err != nil {
 		return err
 	}
@@ -176,7 +157,7 @@ func (c *cli) rulesDelete(ctx context.Context, args []string) error {
 	if err := parseFlags(fs, fs.Args()[1:], 0); err != nil {
 		return err
 	}
-	cfg, opts, err := c.topicOpts(fs, cf)
+	cfg, opts, err := c.connect(ctx, fs, cf)
 	if err != nil {
 		return err
 	}
