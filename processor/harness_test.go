@@ -196,6 +196,19 @@ func (s *testSink) release(match func(handOver) bool) int {
 	return len(acks)
 }
 
+// releaseAll acks every held hand-over, and every later one as it comes,
+// until want records have been handed over and acked: a held budget refills
+// and fetching goes on until all of them arrived.
+func (s *testSink) releaseAll(t *testing.T, what string, want int) {
+	t.Helper()
+	all := func(handOver) bool { return true }
+	for got := len(s.snapshot()); got < want; got = len(s.snapshot()) {
+		s.release(all)
+		s.waitFor(t, what, count(got+1))
+	}
+	s.release(all)
+}
+
 // snapshot returns the hand-overs so far.
 func (s *testSink) snapshot() []handOver {
 	s.mu.Lock()

@@ -126,15 +126,7 @@ func testBufferedStaysBounded(t *testing.T) {
 		t.Fatalf("Buffered() = %d, over MaxBuffered %d", got, limit)
 	}
 
-	for {
-		got := len(sink.snapshot())
-		if got == parts*n {
-			break
-		}
-		sink.release(func(handOver) bool { return true })
-		sink.waitFor(t, "more records after acks", count(got+1))
-	}
-	sink.release(func(handOver) bool { return true })
+	sink.releaseAll(t, "more records after acks", parts*n)
 	c.waitCommitted(t, "g-bounded", "every partition at the end", all(parts, n))
 	sink.mu.Lock()
 	maxOpen := sink.maxOpen
@@ -166,15 +158,7 @@ func testBufferedBytesStayBounded(t *testing.T) {
 	if got := len(sink.snapshot()); got >= parts*n {
 		t.Fatalf("all %d records handed over with none done: the byte bound did not pause fetching", got)
 	}
-	for {
-		got := len(sink.snapshot())
-		if got == parts*n {
-			break
-		}
-		sink.release(func(handOver) bool { return true })
-		sink.waitFor(t, "more records after acks", count(got+1))
-	}
-	sink.release(func(handOver) bool { return true })
+	sink.releaseAll(t, "more records after acks", parts*n)
 	c.waitCommitted(t, "g-bytes", "every partition at the end", all(parts, n))
 	if h := m.InHand(); h.PeakBytes > bound || h.Bytes != 0 || h.Events != 0 {
 		t.Errorf("in hand at the end %+v, want nothing and a peak within %d", h, bound)
@@ -217,15 +201,7 @@ func TestStuckPartitionIsPaused(t *testing.T) {
 	}
 
 	holding.Store(false)
-	for {
-		got := len(sink.snapshot())
-		if got == 900 {
-			break
-		}
-		sink.release(func(handOver) bool { return true })
-		sink.waitFor(t, "partition 0 flowing again", count(got+1))
-	}
-	sink.release(func(handOver) bool { return true })
+	sink.releaseAll(t, "partition 0 flowing again", 900)
 	c.waitCommitted(t, "g-stuck-part", "every partition at the end", func(got map[int32]int64) bool {
 		return got[0] == 600 && got[1] == 100 && got[2] == 100 && got[3] == 100
 	})
